@@ -1,0 +1,39 @@
+import VMClockPage
+
+extension VMClockDevice {
+    /// A snapshot and a cross-timestamp taken while the page stayed the same:
+    /// if the host published an update between the two, both are taken again,
+    /// so the bracket is never evaluated with fields it was not read under.
+    public func readWithSystemClock(
+        attempts: Int = CrossTimestamp.defaultAttempts, timeout: Duration = defaultTimeout
+    ) throws(SnapshotError) -> (page: VMClockPage, bracket: CounterBracket) {
+        var wait = BusyWait(timeout: timeout)
+        while true {
+            let page = try snapshot(timeout: timeout)
+            let bracket = CrossTimestamp.measure(attempts: attempts)
+            if isUnchanged(since: page) { return (page, bracket) }
+            guard wait.next() else { throw .busy(seqCount: page.seqCount, timeout: timeout) }
+        }
+    }
+}
+
+/// A device path that survives its file disappearing and reappearing: each
+/// `device()` call reopens when the path names a new file.
+public final class ReopeningDevice {
+    public let path: String
+    private var open: VMClockDevice?
+
+    public init(path: String = VMClockDevice.defaultPath) { self.path = path }
+
+    /// The open device, reopened if the path now names another file.
+    public func device() throws(DeviceError) -> VMClockDevice {
+        if let open, !open.isReplaced { return open }
+        open = nil
+        let fresh = try VMClockDevice(path: path)
+        open = fresh
+        return fresh
+    }
+
+    /// Forget the open device (SIGHUP, or after a read error).
+    public func close() { open = nil }
+}

@@ -1,0 +1,36 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+/// Which file a path names (device and inode), to notice a replaced device.
+struct FileIdentity: Equatable {
+    let device: UInt64
+    let inode: UInt64
+    /// st_size for regular files; nil for devices, whose size means nothing.
+    let regularFileSize: Int?
+
+    init(descriptor: FileDescriptor, path: String) throws(DeviceError) {
+        var info = stat()
+        guard fstat(descriptor.rawValue, &info) == 0 else {
+            throw DeviceError(path: path, errno: Errno(rawValue: errno))
+        }
+        self.init(info)
+    }
+
+    init(path: String) throws(DeviceError) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw DeviceError(path: path, errno: Errno(rawValue: errno)) }
+        self.init(info)
+    }
+
+    private init(_ info: stat) {
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        regularFileSize = (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : nil
+    }
+
+    static func == (lhs: FileIdentity, rhs: FileIdentity) -> Bool {
+        lhs.device == rhs.device && lhs.inode == rhs.inode
+    }
+}

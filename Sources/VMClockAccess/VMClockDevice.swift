@@ -1,0 +1,147 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CVMClockCounter
+import SystemPackage
+import VMClockPage
+
+/// An open vmclock device (or any file holding a page). Maps exactly one page
+/// read-only and takes seqlock-consistent snapshots; falls back to pread()
+/// where mapping is refused or the file is shorter than a page.
+public final class VMClockDevice {
+    public enum ReadMethod: String, Sendable { case mmap, pread }
+
+    public let path: String
+    public let readMethod: ReadMethod
+    private let descriptor: FileDescriptor
+    private let identity: FileIdentity
+    /// The mapped page (mmap) or the pread buffer, `readableBytes` long.
+    private let bytes: UnsafeMutableRawPointer
+    private let readableBytes: Int
+
+    public static let defaultPath = "/dev/vmclock0"
+    /// The Linux driver gives up after 100 ms; so does this reader.
+    public static let defaultTimeout: Duration = .milliseconds(100)
+
+    /// Opens `path`. `allowMapping: false` forces the pread() path (tests,
+    /// and hosts whose mapping misbehaves).
+    public init(path: String = defaultPath, allowMapping: Bool = true) throws(DeviceError) {
+        self.path = path
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
+        } catch { throw DeviceError(path: path, errno: error as? Errno ?? .ioError) }
+        do throws(DeviceError) {
+            let info = try FileIdentity(descriptor: fd, path: path)
+            let region = try Self.mapOrAllocate(
+                fd, fileSize: info.regularFileSize, path: path, allowMapping: allowMapping)
+            (descriptor, identity, bytes, readableBytes, readMethod) =
+                (fd, info, region.bytes, region.count, region.method)
+        } catch {
+            try? fd.close()
+            throw error
+        }
+    }
+
+    deinit {
+        switch readMethod {
+        case .mmap: munmap(bytes, PageLayout.pageSize)
+        case .pread: bytes.deallocate()
+        }
+        try? descriptor.close()
+    }
+
+    private static func mapOrAllocate(
+        _ fd: FileDescriptor, fileSize: Int?, path: String, allowMapping: Bool
+    ) throws(DeviceError) -> (bytes: UnsafeMutableRawPointer, count: Int, method: ReadMethod) {
+        if let fileSize, fileSize < PageLayout.minimumSize { throw .tooShort(path: path, bytes: fileSize) }
+        // A regular file shorter than a page is read, not mapped: the
+        // readable extent is then the file's, as it would be for a host
+        // that maps less than a page.
+        if allowMapping, fileSize ?? PageLayout.pageSize >= PageLayout.pageSize {
+            let mapped = mmap(nil, PageLayout.pageSize, PROT_READ, MAP_SHARED, fd.rawValue, 0)
+            if let mapped, mapped != MAP_FAILED { return (mapped, PageLayout.pageSize, .mmap) }
+        }
+        let count = min(fileSize ?? PageLayout.pageSize, PageLayout.pageSize)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: PageLayout.pageSize, alignment: 8)
+        return (buffer, count, .pread)
+    }
+
+    /// One consistent, structurally valid page. Retries while the host is
+    /// mid-update (odd or changing seq_count) and gives up after `timeout`.
+    public func snapshot(timeout: Duration = defaultTimeout) throws(SnapshotError) -> VMClockPage {
+        switch readMethod {
+        case .mmap: try mappedSnapshot(timeout: timeout)
+        case .pread: try readSnapshot(timeout: timeout)
+        }
+    }
+
+    /// True while seq_count still equals the snapshot's: nothing was
+    /// published since. One load on a mapping.
+    public func isUnchanged(since page: VMClockPage) -> Bool {
+        (try? currentSeqCount()) == page.seqCount
+    }
+
+    /// True when `path` now names another file, or none: the device went
+    /// away (hot-unplug, or a simulator's page was replaced) and must be reopened.
+    public var isReplaced: Bool {
+        guard let now = try? FileIdentity(path: path) else { return true }
+        return now != identity
+    }
+
+    // MARK: - seqlock loops
+
+    private func mappedSnapshot(timeout: Duration) throws(SnapshotError) -> VMClockPage {
+        var wait = BusyWait(timeout: timeout)
+        let page = UnsafeRawBufferPointer(start: bytes, count: readableBytes)
+        while true {
+            let before = vmclock_load_acquire_u32(bytes + PageLayout.seqCount)
+            if before & 1 == 0 {
+                let decoded = Result { () throws(PageError) in try VMClockPage(bytes: page) }
+                vmclock_read_barrier()
+                let after = vmclock_load_acquire_u32(bytes + PageLayout.seqCount)
+                // A torn decode may fail validation; only a stable one counts.
+                if after == before { return try decoded.mapError(SnapshotError.page).get() }
+            }
+            guard wait.next() else { throw .busy(seqCount: before, timeout: timeout) }
+        }
+    }
+
+    private func readSnapshot(timeout: Duration) throws(SnapshotError) -> VMClockPage {
+        var wait = BusyWait(timeout: timeout)
+        let buffer = UnsafeMutableRawBufferPointer(start: bytes, count: PageLayout.pageSize)
+        while true {
+            let count = try readAt(0, into: buffer)
+            let page = UnsafeRawBufferPointer(rebasing: buffer[..<count])
+            let before: UInt32 = count >= 16 ? page.loadUnaligned(fromByteOffset: PageLayout.seqCount, as: UInt32.self) : 1
+            if UInt32(littleEndian: before) & 1 == 0, try currentSeqCount() == UInt32(littleEndian: before) {
+                do { return try VMClockPage(bytes: page) } catch { throw .page(error) }
+            }
+            guard wait.next() else { throw .busy(seqCount: UInt32(littleEndian: before), timeout: timeout) }
+        }
+    }
+
+    private func currentSeqCount() throws(SnapshotError) -> UInt32 {
+        switch readMethod {
+        case .mmap:
+            return vmclock_load_acquire_u32(bytes + PageLayout.seqCount)
+        case .pread:
+            var raw: UInt32 = 0
+            let count = try withUnsafeMutableBytes(of: &raw) { (buffer) throws(SnapshotError) in
+                try readAt(Int64(PageLayout.seqCount), into: buffer)
+            }
+            return count == 4 ? UInt32(littleEndian: raw) : 1
+        }
+    }
+
+    private func readAt(_ offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(SnapshotError) -> Int {
+        let count: Int
+        do {
+            count = try descriptor.read(fromAbsoluteOffset: offset, into: buffer, retryOnInterrupt: true)
+        } catch {
+            throw .device(DeviceError(path: path, errno: error as? Errno ?? .ioError))
+        }
+        if offset == 0, count < PageLayout.minimumSize { throw .device(.tooShort(path: path, bytes: count)) }
+        return count
+    }
+}

@@ -1,0 +1,44 @@
+/// A point in time as seconds since the Unix epoch plus a binary fraction
+/// (units of 2^-64 s), the page's own resolution. Never negative.
+public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var seconds: Int64
+    public var fraction: UInt64
+
+    public init(seconds: Int64, fraction: UInt64) {
+        self.seconds = seconds
+        self.fraction = fraction
+    }
+
+    /// Nanoseconds within the second, rounded down (exact: floor(fraction · 10^9 / 2^64)).
+    public var nanoseconds: Int64 {
+        Int64(truncatingIfNeeded: UInt64.nanosecondsPerSecond.multipliedFullWidth(by: fraction).high)
+    }
+
+    /// Nanoseconds since the epoch, rounded down; nil beyond Int64 (year 2262).
+    public var nanosecondsSinceEpoch: Int64? {
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return nil }
+        let (sum, overflow2) = scaled.addingReportingOverflow(nanoseconds)
+        return overflow2 ? nil : sum
+    }
+
+    /// `self − other` in nanoseconds, rounded down, exact in 128 bits.
+    public func nanoseconds(since other: Timestamp) -> Int128 {
+        (Int128(seconds) - Int128(other.seconds)) * 1_000_000_000
+            + Int128(nanoseconds) - Int128(other.nanoseconds)
+    }
+
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
+        (lhs.seconds, lhs.fraction) < (rhs.seconds, rhs.fraction)
+    }
+
+    /// "seconds.nnnnnnnnn", for logs and status output.
+    public var description: String {
+        let ns = String(nanoseconds)
+        return "\(seconds).\(String(repeating: "0", count: 9 - ns.count))\(ns)"
+    }
+}
+
+extension UInt64 {
+    public static let nanosecondsPerSecond: UInt64 = 1_000_000_000
+}

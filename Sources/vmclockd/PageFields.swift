@@ -1,0 +1,74 @@
+import VMClockPage
+
+/// Every page field under its ABI name, in page order, with a readable
+/// annotation where the raw value encodes something. One list drives both
+/// the JSON (`page` object; absent fields are null) and the text output.
+struct PageFields: Encodable {
+    struct Field {
+        var name: String
+        var value: Int128?
+        var annotation: String?
+    }
+
+    var fields: [Field]
+    var flagNames: [String]
+
+    init(_ page: VMClockPage) {
+        func field(_ name: String, _ value: (some BinaryInteger)?, _ note: String? = nil) -> Field {
+            Field(name: name, value: value.map { Int128($0) }, annotation: value == nil ? nil : note)
+        }
+        let flags = page.flags
+        fields = [
+            field("magic", page.magic, "VCLK"),
+            field("size", page.size),
+            field("version", page.version),
+            field("counter_id", page.counterID, CounterID(rawValue: page.counterID)?.name ?? "undefined"),
+            field("time_type", page.timeType, TimeType(rawValue: page.timeType)?.name ?? "undefined"),
+            field("seq_count", page.seqCount),
+            field("disruption_marker", page.disruptionMarker),
+            field("flags", flags.rawValue, flags.names.joined(separator: ", ") + (flags.unknownBits != 0 ? " + unknown bits" : "")),
+            field("clock_status", page.clockStatus, page.clockStatus.map { ClockStatus(rawValue: $0)?.name ?? "undefined" }),
+            field("leap_second_smearing_hint", page.leapSecondSmearingHint,
+                  page.leapSecondSmearingHint.map { SmearingHint(rawValue: $0)?.name ?? "undefined" }),
+            field("tai_offset_sec", page.taiOffsetSec,
+                  flags.contains(.taiOffsetValid) ? "valid" : "not valid"),
+            field("leap_indicator", page.leapIndicator, page.leapIndicator.map { LeapIndicator(rawValue: $0)?.name ?? "undefined" }),
+            field("counter_period_shift", page.counterPeriodShift),
+            field("counter_value", page.counterValue),
+            field("counter_period_frac_sec", page.counterPeriodFracSec),
+            field("counter_period_esterror_rate_frac_sec", page.counterPeriodEsterrorRateFracSec,
+                  flags.contains(.periodEsterrorValid) ? "valid" : "not valid"),
+            field("counter_period_maxerror_rate_frac_sec", page.counterPeriodMaxerrorRateFracSec,
+                  flags.contains(.periodMaxerrorValid) ? "valid" : "not valid"),
+            field("time_sec", page.timeSec),
+            field("time_frac_sec", page.timeFracSec),
+            field("time_esterror_nanosec", page.timeEsterrorNanosec,
+                  flags.contains(.timeEsterrorValid) ? "valid" : "not valid"),
+            field("time_maxerror_nanosec", page.timeMaxerrorNanosec,
+                  flags.contains(.timeMaxerrorValid) ? "valid" : "not valid"),
+            field("vm_generation_counter", page.vmGenerationCounter,
+                  flags.contains(.vmGenerationCounterPresent) ? "present" : "flag clear"),
+        ]
+        flagNames = flags.names
+    }
+
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        for field in fields {
+            let key = Key(stringValue: field.name)
+            switch field.value {
+            case nil: try c.encodeNil(forKey: key)
+            case let value? where value < 0: try c.encode(Int64(value), forKey: key)
+            case let value?: try c.encode(UInt64(value), forKey: key)
+            }
+        }
+        try c.encode(flagNames, forKey: Key(stringValue: "flag_names"))
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import VMClockPage
+
+extension StatusReport {
+    func jsonText() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        // Every value is an integer, string or null: encoding cannot fail.
+        let data = (try? encoder.encode(self)) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func plainText() -> String {
+        var lines = [
+            row("device", device + (readMethod.map { " (\($0))" } ?? "")),
+            row("verdict", verdict + (reason.map { ": \($0)" } ?? "")),
+        ]
+        if let page {
+            lines.append("page")
+            lines += page.fields.map { field in
+                let value = field.value.map { "\($0)" + (field.annotation.map { " (\($0))" } ?? "") } ?? "absent"
+                return row("  " + field.name, value)
+            }
+        }
+        if let evaluation { lines += evaluation.textLines() }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension Evaluation {
+    func textLines() -> [String] {
+        var lines = ["evaluation at counter \(counter)"]
+        if let utcSeconds, let utcNanoseconds {
+            lines.append(row("  utc", "\(CivilTime.iso8601(seconds: utcSeconds, nanoseconds: utcNanoseconds)) (\(utcSeconds).\(padded(utcNanoseconds)))"))
+        }
+        if let taiOffsetConvention { lines.append(row("  tai offset read as", taiOffsetConvention)) }
+        lines.append(row("  max error", maxErrorNs.map(Self.duration) ?? "not given by the page"))
+        lines.append(row("  est error", estErrorNs.map(Self.duration) ?? "not given by the page"))
+        if let system {
+            lines.append(row("  system time", "\(CivilTime.iso8601(seconds: system.realtimeSeconds, nanoseconds: system.realtimeNanoseconds))"))
+            lines.append(row("  offset", "\(system.offsetNs >= 0 ? "+" : "")\(system.offsetNs) ns (vmclock − system)"))
+            lines.append(row("  read uncertainty", Self.duration(system.readUncertaintyNs)))
+            lines.append(row("  offset good to", system.offsetMaxErrorNs.map { "±" + Self.duration($0) } ?? "unknown (page gives no max error)"))
+        }
+        return lines
+    }
+
+    static func duration(_ ns: UInt64) -> String { "\(ns) ns" }
+}
+
+private func row(_ label: String, _ value: String) -> String {
+    label + String(repeating: " ", count: max(1, 42 - label.count)) + value
+}
+
+private func padded(_ nanoseconds: Int64) -> String {
+    let text = String(nanoseconds)
+    return String(repeating: "0", count: max(0, 9 - text.count)) + text
+}
+
+/// Proleptic Gregorian calendar from Unix seconds (UTC, no leap seconds),
+/// to show the page's time as a date without losing its nanoseconds.
+enum CivilTime {
+    static func iso8601(seconds: Int64, nanoseconds: Int64) -> String {
+        let (days, secondOfDay) = seconds.quotientAndRemainder(dividingBy: 86_400)
+        let (year, month, day) = civil(daysSinceEpoch: days)
+        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)).\(padded(nanoseconds))Z"
+    }
+
+    /// Days since 1970-01-01 to (year, month, day), for non-negative days.
+    static func civil(daysSinceEpoch: Int64) -> (Int64, Int64, Int64) {
+        let z = daysSinceEpoch + 719_468  // days since 0000-03-01
+        let era = z / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}

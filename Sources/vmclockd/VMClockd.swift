@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct VMClockd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vmclockd",
+        abstract: "Make the hypervisor's vmclock page a trustworthy reference clock for chronyd.",
+        subcommands: [StatusCommand.self])
+}

@@ -1,0 +1,94 @@
+import BigInt
+import PropertyBased
+import Testing
+import VMClockPage
+
+private let day: UInt64 = 86_400_000_000_000
+private let reach: UInt64 = 1 << 48
+
+/// Random valid synchronized UTC pages with every error bound valid.
+private let randomPages = zip(
+    Gen.uint8(in: 0...63), Gen.uint64(in: 1...UInt64.max), Gen.uint64(in: reach...(UInt64.max - reach)),
+    Gen.uint64(in: 0...(1 << 40)), Gen.uint64(), Gen.uint64(), Gen.uint64(),
+    Gen.uint64(in: 0...day), Gen.uint64(in: 0...day)
+).map { t in
+    var s = PageSpec()
+    s.shift = t.0
+    s.period = t.1
+    s.counterValue = t.2
+    s.timeSec = t.3
+    s.timeFrac = t.4
+    s.periodMaxerrorRate = t.5 % t.1  // below the period
+    s.periodEsterrorRate = t.6 % t.1
+    s.timeMaxerrorNs = max(t.7, t.8)
+    s.timeEsterrorNs = min(t.7, t.8)
+    s.flags = PageSpec.allErrorsValid
+    return s
+}
+
+/// Ticks after and before counter_value.
+private let randomDeltas = zip(Gen.uint64(in: 0...reach), Gen.uint64(in: 1...reach))
+
+@Suite struct PropertyTests {
+    @Test func timeAndBoundsEqualTheExactReference() async throws {
+        var withTime = 0
+        await propertyCheck(count: 600, input: randomPages, randomDeltas) { s, d in
+            let data: ClockData
+            do { data = try s.clockData() } catch {
+                Issue.record("valid page rejected: \(error)")
+                return
+            }
+            for counter in [s.counterValue + d.0, s.counterValue - d.1] {
+                let expected = Ref.utc(s, counter: counter)
+                let utc = data.utc(atCounter: counter)
+                #expect(utc == expected, "counter \(counter) of \(s)")
+                #expect(data.pageTime(atCounter: counter) == expected)
+                if let utc {
+                    withTime += 1
+                    #expect(utc.nanoseconds == Ref.nanoseconds(ofFraction: utc.fraction))
+                }
+                #expect(data.maxErrorNanoseconds(atCounter: counter) == Ref.maxError(s, counter: counter))
+                #expect(data.estErrorNanoseconds(atCounter: counter) == Ref.estError(s, counter: counter))
+            }
+        }
+        #expect(withTime >= 300, "the generator must mostly give pages with a time (got \(withTime))")
+    }
+
+    @Test func ticksToNanosecondsIsCeilingSaturating() async {
+        await propertyCheck(count: 600, input: Gen.uint8(in: 0...63), Gen.uint64(), Gen.uint64(), Gen.bool) {
+            shift, ticks, units, small in
+            var s = PageSpec()
+            s.shift = shift
+            let data = try s.clockData()
+            let t = small ? ticks >> 40 : ticks  // also cover the non-saturated range
+            #expect(data.ticksToNanoseconds(t, unitsPerTick: units) == Ref.ticksToNs(BigInt(t), units: units, shift: shift))
+        }
+    }
+
+    @Test func compareMatchesTheExactReference() async {
+        let brackets = zip(Gen.int64(in: -Int64(reach)...Int64(reach)), Gen.uint64(in: 0...(1 << 32)),
+                           Gen.int64(in: -5...5), Gen.uint64(in: 0...511))
+        await propertyCheck(count: 500, input: randomPages, brackets) { s, b in
+            let data = try s.clockData()
+            let before = UInt64(Int64(bitPattern: s.counterValue) &+ b.0)
+            let bracket0 = CounterBracket(counterBefore: before, counterAfter: before + b.1,
+                                          system: Timestamp(seconds: 0, fraction: 0))
+            let midpoint = before + b.1 / 2
+            guard let utc = Ref.utc(s, counter: midpoint) else {
+                #expect(data.compare(with: bracket0) == nil)
+                return
+            }
+            // System clock within seconds of the page, on a whole nanosecond.
+            let system = Timestamp(seconds: max(0, utc.seconds + b.2), fraction: b.3 << 55)
+            let bracket = CounterBracket(counterBefore: before, counterAfter: before + b.1, system: system)
+            let c = try #require(data.compare(with: bracket))
+            #expect(c.counter == midpoint)
+            #expect(c.utc == utc)
+            #expect(BigInt(c.offsetNanoseconds) == Ref.differenceNanoseconds(utc, system))
+            let half = Ref.ceilDiv(BigInt(b.1) * BigInt(s.period) * Ref.billion, BigInt(1) << (65 + Int(s.shift)))
+            #expect(c.readUncertaintyNanoseconds == Ref.saturate(half))
+            #expect(c.pageMaxErrorNanoseconds == Ref.maxError(s, counter: midpoint))
+            #expect(c.pageEstErrorNanoseconds == Ref.estError(s, counter: midpoint))
+        }
+    }
+}
