@@ -65,13 +65,29 @@ extension ClockData {
     /// `ticks` counter ticks of `unitsPerTick` · 2^-(64+shift) s each, in ns,
     /// rounded up, saturating at UInt64.max.
     public func ticksToNanoseconds(_ ticks: UInt64, unitsPerTick: UInt64) -> UInt64 {
+        scaledNanoseconds(ticks, unitsPerTick: unitsPerTick, halved: false)
+    }
+
+    /// Half of `ticksToNanoseconds`, rounded up from the exact value (not
+    /// from the saturated one).
+    public func halfTicksToNanoseconds(_ ticks: UInt64, unitsPerTick: UInt64) -> UInt64 {
+        scaledNanoseconds(ticks, unitsPerTick: unitsPerTick, halved: true)
+    }
+
+    private func scaledNanoseconds(_ ticks: UInt64, unitsPerTick: UInt64, halved: Bool) -> UInt64 {
         let product = UInt128(ticks) * UInt128(unitsPerTick)
         let (high, low) = product.multipliedFullWidth(by: UInt128(UInt64.nanosecondsPerSecond))
-        // high < 2^30 (product < 2^128, 10^9 < 2^30) and the shift is 64…127.
-        let shift = 64 + Int(counterPeriodShift)
-        let quotient = high << (128 - shift) | low >> shift
-        let remainder = low & ((1 << shift) - 1)
-        let rounded = remainder != 0 ? quotient + 1 : quotient
+        // high < 2^30 (product < 2^128, 10^9 < 2^30); the shift is 64…128.
+        let shift = 64 + Int(counterPeriodShift) + (halved ? 1 : 0)
+        let quotient: UInt128
+        let inexact: Bool
+        if shift == 128 {
+            (quotient, inexact) = (high, low != 0)
+        } else {
+            quotient = high << (128 - shift) | low >> shift
+            inexact = low & ((1 << shift) - 1) != 0
+        }
+        let rounded = inexact ? quotient + 1 : quotient
         return rounded > UInt128(UInt64.max) ? .max : UInt64(rounded)
     }
 }

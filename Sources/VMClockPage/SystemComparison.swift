@@ -47,11 +47,10 @@ extension ClockData {
         guard bracket.counterAfter >= bracket.counterBefore else { return nil }
         let counter = bracket.counterMidpoint
         guard let utc = utc(atCounter: counter) else { return nil }
-        let window = ticksToNanoseconds(bracket.windowTicks, unitsPerTick: counterPeriodFracSec)
         return SystemComparison(
             counter: counter, utc: utc, system: bracket.system,
             offsetNanoseconds: utc.nanoseconds(since: bracket.system),
-            readUncertaintyNanoseconds: window / 2 + window % 2,
+            readUncertaintyNanoseconds: halfTicksToNanoseconds(bracket.windowTicks, unitsPerTick: counterPeriodFracSec),
             pageMaxErrorNanoseconds: maxErrorNanoseconds(atCounter: counter),
             pageEstErrorNanoseconds: estErrorNanoseconds(atCounter: counter))
     }

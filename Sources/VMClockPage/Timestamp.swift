@@ -22,10 +22,17 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         return overflow2 ? nil : sum
     }
 
-    /// `self − other` in nanoseconds, rounded down, exact in 128 bits.
+    /// `self − other` in nanoseconds, rounded down, exact in 128 bits: the
+    /// difference is taken in 2^-64 s first, so sub-nanosecond parts are not
+    /// floored separately.
     public func nanoseconds(since other: Timestamp) -> Int128 {
-        (Int128(seconds) - Int128(other.seconds)) * 1_000_000_000
-            + Int128(nanoseconds) - Int128(other.nanoseconds)
+        // |seconds| ≤ 2^63, so the difference in 2^-64 s fits in Int128.
+        let difference = (Int128(seconds) - Int128(other.seconds)) << 64
+            + Int128(fraction) - Int128(other.fraction)
+        let wholeSeconds = difference >> 64  // floor, also for negative differences
+        let fraction = UInt64(truncatingIfNeeded: difference)
+        return wholeSeconds * 1_000_000_000
+            + Int128(UInt64.nanosecondsPerSecond.multipliedFullWidth(by: fraction).high)
     }
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {

@@ -88,15 +88,11 @@ private func compareSpec() -> PageSpec {
         #expect(BigInt(c.offsetNanoseconds) == Ref.differenceNanoseconds(c.utc, system))
     }
 
-    // MARK: - Known production bugs (these tests fail until fixed)
+    // MARK: - Regressions
 
-    /// BUG (SystemComparison.swift / Timestamp.swift `nanoseconds(since:)`):
-    /// the offset is documented as "vmclock UTC − system time, ns (rounded
-    /// down)" and `nanoseconds(since:)` as "self − other in nanoseconds,
-    /// rounded down, exact", but it is computed as floor(a) − floor(b), which
-    /// is 1 ns too high whenever a's sub-ns part is smaller than b's.
-    @Test(.bug(id: "offset-floor", "nanoseconds(since:) is floor(a) − floor(b), not floor(a − b)"))
-    func bugOffsetIsNotTheFlooredDifference() throws {
+    /// The offset is floor(a − b), not floor(a) − floor(b), which would be
+    /// 1 ns too high whenever a's sub-ns part is smaller than b's.
+    @Test func offsetIsTheFlooredExactDifference() throws {
         var s = compareSpec()
         s.timeFrac = 27_670_116_111  // 1.50000000002 ns
         let data = try s.clockData()
@@ -105,16 +101,13 @@ private func compareSpec() -> PageSpec {
         let c = try #require(data.compare(with: bracket))
         // Exact difference 0.80000000006 ns: rounded down, 0.
         #expect(Ref.differenceNanoseconds(c.utc, system) == 0)
-        #expect(c.offsetNanoseconds == 0, "BUG: production returns 1")
-        #expect(c.utc.nanoseconds(since: system) == 0, "BUG: production returns 1")
+        #expect(c.offsetNanoseconds == 0)
+        #expect(c.utc.nanoseconds(since: system) == 0)
     }
 
-    /// BUG (SystemComparison.swift, `readUncertaintyNanoseconds: window / 2 +
-    /// window % 2`): the window in ns saturates at UInt64.max first, so half
-    /// of a window beyond 2^64 ns is reported as 2^63 ns, an understated
-    /// bound; half the window rounded up should saturate at UInt64.max.
-    @Test(.bug(id: "uncertainty-saturation", "read uncertainty halves an already-saturated window"))
-    func bugReadUncertaintyUnderstatedForHugeWindows() throws {
+    /// Half a window beyond 2^65 ns saturates at UInt64.max; halving an
+    /// already saturated window would understate the bound as 2^63 ns.
+    @Test func readUncertaintySaturatesInsteadOfUnderstatingHugeWindows() throws {
         var s = compareSpec()
         s.period = 1 << 63  // 0.5 s per tick (hostile but accepted)
         let data = try s.clockData()
@@ -122,8 +115,8 @@ private func compareSpec() -> PageSpec {
                                      system: Timestamp(seconds: t0, fraction: 0))
         let c = try #require(data.compare(with: bracket))
         // Window 2^39 s; half of it is 2^38·10^9 ns > UInt64.max.
-        let ref = Ref.saturate(Ref.ceilDiv(BigInt(1 << 40) * BigInt(1 << 63) * Ref.billion, BigInt(1) << 65))
+        let ref = Ref.saturate(Ref.ceilDiv(BigInt(UInt64(1) << 40) * BigInt(UInt64(1) << 63) * Ref.billion, BigInt(1) << 65))
         #expect(ref == .max)
-        #expect(c.readUncertaintyNanoseconds == .max, "BUG: production returns 2^63")
+        #expect(c.readUncertaintyNanoseconds == .max)
     }
 }

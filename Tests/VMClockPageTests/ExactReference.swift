@@ -8,10 +8,9 @@ enum Ref {
     static let billion = BigInt(1_000_000_000)
     static let maxU64 = BigInt(UInt64.max)
 
-    /// floor(a / b) for b > 0. BigInt's division truncates toward zero, and
-    /// its `%` operator crashed on some of our operands (BigInt 6.0.1,
-    /// BigUInt.formRemainder), so this uses `quotientAndRemainder` on
-    /// magnitudes and verifies the identity a = q·b + r, 0 ≤ r < b itself.
+    /// floor(a / b) for b > 0. BigInt's division truncates toward zero, so
+    /// this divides magnitudes, adjusts negative quotients, and verifies the
+    /// identity a = q·b + r, 0 ≤ r < b itself.
     static func floorDiv(_ a: BigInt, _ b: BigInt) -> BigInt {
         precondition(b > 0)
         let (mq, mr) = a.magnitude.quotientAndRemainder(dividingBy: b.magnitude)
@@ -32,7 +31,10 @@ enum Ref {
     /// ceil(a / b) for b > 0.
     static func ceilDiv(_ a: BigInt, _ b: BigInt) -> BigInt { -floorDiv(-a, b) }
 
-    static func saturate(_ v: BigInt) -> UInt64 { v > maxU64 ? .max : UInt64(v) }
+    static func saturate(_ v: BigInt) -> UInt64 {
+        precondition(v >= 0, "negative bound \(v)")
+        return v > maxU64 ? .max : UInt64(v)
+    }
 
     /// Time at counter C as the exact rational N / 2^(64+shift):
     /// N = (time_sec·2^64 + time_frac)·2^shift + (C − counter_value)·period.

@@ -117,8 +117,8 @@ private func distinctSpec(size: UInt32) -> PageSpec {
         var s = PageSpec()
         s.bufferLength = 112
         #expect(try s.decode().vmGenerationCounter == 0x00c0_ffee)
-        s.size = 40
-        s.bufferLength = 40
+        s.size = 48  // up to and including counter_value
+        s.bufferLength = 48
         let page = try s.decode()
         #expect(page.counterValue == 1_000_000)
         #expect(page.counterPeriodFracSec == nil)

@@ -31,8 +31,12 @@ private let randomDeltas = zip(Gen.uint64(in: 0...reach), Gen.uint64(in: 1...rea
 
 @Suite struct PropertyTests {
     @Test func timeAndBoundsEqualTheExactReference() async throws {
-        var withTime = 0
+        var withTime = 0, inexactBefore = 0, saturated = 0, unsaturated = 0
         await propertyCheck(count: 600, input: randomPages, randomDeltas) { s, d in
+            // How often the generator hits the cases that matter: a reading
+            // before counter_value whose delta is not a whole unit (where
+            // rounding the wrong way shows), and bounds on both sides of saturation.
+            if BigInt(d.1) * BigInt(s.period) % (BigInt(1) << Int(s.shift)) != 0 { inexactBefore += 1 }
             let data: ClockData
             do { data = try s.clockData() } catch {
                 Issue.record("valid page rejected: \(error)")
@@ -47,11 +51,14 @@ private let randomDeltas = zip(Gen.uint64(in: 0...reach), Gen.uint64(in: 1...rea
                     withTime += 1
                     #expect(utc.nanoseconds == Ref.nanoseconds(ofFraction: utc.fraction))
                 }
+                if Ref.maxError(s, counter: counter) == .max { saturated += 1 } else { unsaturated += 1 }
                 #expect(data.maxErrorNanoseconds(atCounter: counter) == Ref.maxError(s, counter: counter))
                 #expect(data.estErrorNanoseconds(atCounter: counter) == Ref.estError(s, counter: counter))
             }
         }
         #expect(withTime >= 300, "the generator must mostly give pages with a time (got \(withTime))")
+        #expect(inexactBefore >= 100, "got \(inexactBefore)")
+        #expect(saturated >= 20 && unsaturated >= 300, "got \(saturated) saturated, \(unsaturated) not")
     }
 
     @Test func ticksToNanosecondsIsCeilingSaturating() async {
@@ -70,7 +77,7 @@ private let randomDeltas = zip(Gen.uint64(in: 0...reach), Gen.uint64(in: 1...rea
                            Gen.int64(in: -5...5), Gen.uint64(in: 0...511))
         await propertyCheck(count: 500, input: randomPages, brackets) { s, b in
             let data = try s.clockData()
-            let before = UInt64(Int64(bitPattern: s.counterValue) &+ b.0)
+            let before = UInt64(bitPattern: Int64(bitPattern: s.counterValue) &+ b.0)
             let bracket0 = CounterBracket(counterBefore: before, counterAfter: before + b.1,
                                           system: Timestamp(seconds: 0, fraction: 0))
             let midpoint = before + b.1 / 2

@@ -1,0 +1,42 @@
+/// One sample for chronyd's SOCK refclock driver (refclock_sock.c): exactly
+/// `struct sock_sample` in native byte order, 40 bytes on 64-bit Linux.
+/// chronyd silently drops a datagram of any other length or magic.
+public struct SockSample: Sendable, Equatable {
+    /// The leap field: what chronyd should do at the end of this day.
+    public enum Leap: Int32, Sendable {
+        case normal = 0, insertSecond = 1, deleteSecond = 2
+    }
+
+    public static let magic: Int32 = 0x534f_434b  // "SOCK"
+    public static let byteCount = 40
+
+    /// System time of the measurement (struct timeval).
+    public var systemSeconds: Int64
+    public var systemMicroseconds: Int64
+    /// True time − system time at that instant, seconds.
+    public var offsetSeconds: Double
+    public var leap: Leap
+
+    public init(systemSeconds: Int64, systemMicroseconds: Int64, offsetSeconds: Double, leap: Leap) {
+        self.systemSeconds = systemSeconds
+        self.systemMicroseconds = systemMicroseconds
+        self.offsetSeconds = offsetSeconds
+        self.leap = leap
+    }
+
+    /// tv (16: tv_sec, tv_usec) · offset (8) · pulse (4, 0: not a PPS pulse)
+    /// · leap (4) · _pad (4) · magic (4).
+    public func encode() -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: Self.byteCount)
+        bytes.withUnsafeMutableBytes { b in
+            b.storeBytes(of: systemSeconds, toByteOffset: 0, as: Int64.self)
+            b.storeBytes(of: systemMicroseconds, toByteOffset: 8, as: Int64.self)
+            b.storeBytes(of: offsetSeconds, toByteOffset: 16, as: Double.self)
+            b.storeBytes(of: Int32(0), toByteOffset: 24, as: Int32.self)
+            b.storeBytes(of: leap.rawValue, toByteOffset: 28, as: Int32.self)
+            b.storeBytes(of: Int32(0), toByteOffset: 32, as: Int32.self)
+            b.storeBytes(of: Self.magic, toByteOffset: 36, as: Int32.self)
+        }
+        return bytes
+    }
+}
