@@ -5,6 +5,8 @@ import PackageDescription
 //   VMClockPage      pure: page layout, validation, exact time and error math
 //   CVMClockCounter  tiny C: CPU counter reads and memory barriers
 //   VMClockAccess    the device: mmap/pread, seqlock snapshots, cross-timestamps
+//   ChronyClients    chronyd's SOCK refclock and command (cmdmon) protocols
+//   VMClockDaemon    the state machine (pure) and the loop that runs it
 //   VMClockSimulation  the page writer behind vmclock-sim
 //   vmclockd, vmclock-sim  command-line front ends
 let package = Package(
@@ -17,8 +19,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        // Benchmarks only (Sources/Benchmarks/vmclock-bench); see BENCHMARKS.md.
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         .target(name: "VMClockPage"),
@@ -30,6 +35,16 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
         .target(
+            name: "ChronyClients",
+            dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
+        .target(
+            name: "VMClockDaemon",
+            dependencies: [
+                "VMClockPage", "VMClockAccess", "ChronyClients",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]),
+        .target(
             name: "VMClockSimulation",
             dependencies: [
                 "VMClockPage", "VMClockAccess", "CVMClockCounter",
@@ -38,8 +53,9 @@ let package = Package(
         .executableTarget(
             name: "vmclockd",
             dependencies: [
-                "VMClockPage", "VMClockAccess",
+                "VMClockPage", "VMClockAccess", "VMClockDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
             name: "vmclock-sim",
@@ -48,6 +64,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
+        // Run with `swift package --scratch-path .build-release benchmark` (BENCHMARKS.md);
+        // an executable, never a test. The plugin wants it under a folder named Benchmarks.
+        .executableTarget(
+            name: "vmclock-bench",
+            dependencies: [
+                "VMClockPage", "VMClockAccess", "VMClockSimulation",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Sources/Benchmarks/vmclock-bench",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
         .testTarget(
             name: "VMClockPageTests",
             dependencies: [
@@ -56,7 +82,12 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(
-            name: "VMClockAccessTests",
-            dependencies: ["VMClockPage", "VMClockAccess", "VMClockSimulation", "vmclockd", "vmclock-sim"]),
+            name: "VMClockDaemonTests",
+            dependencies: ["VMClockDaemon", "VMClockPage", "VMClockAccess", "VMClockSimulation", "ChronyClients"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "VMClockPage", "VMClockAccess", "VMClockSimulation", "ChronyClients", "vmclockd", "vmclock-sim",
+            ]),
     ]
 )

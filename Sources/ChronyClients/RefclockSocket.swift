@@ -28,7 +28,7 @@ public final class RefclockSocket {
             return .sent
         } catch {
             switch error {
-            case .noSuchFileOrDirectory, .connectionRefused, .notConnected: return .noListener(error)
+            case .noSuchFileOrDirectory, .connectionRefused, .socketNotConnected: return .noListener(error)
             case .resourceTemporarilyUnavailable, .noBufferSpace: return .full
             case .permissionDenied, .notPermitted: return .permissionDenied
             default: return .failed(error)

@@ -9,6 +9,7 @@ struct FileIdentity: Equatable {
     let inode: UInt64
     /// st_size for regular files; nil for devices, whose size means nothing.
     let regularFileSize: Int?
+    let isCharacterDevice: Bool
 
     init(descriptor: FileDescriptor, path: String) throws(DeviceError) {
         var info = stat()
@@ -28,6 +29,7 @@ struct FileIdentity: Equatable {
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
         regularFileSize = (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : nil
+        isCharacterDevice = (info.st_mode & S_IFMT) == S_IFCHR
     }
 
     static func == (lhs: FileIdentity, rhs: FileIdentity) -> Bool {

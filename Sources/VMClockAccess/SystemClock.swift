@@ -7,6 +7,19 @@ import VMClockPage
 
 /// Thin reads of the kernel clocks the daemon pairs with the counter.
 public enum SystemClock {
+    public enum Kind: Sendable {
+        case realtime, monotonic, monotonicRaw
+    }
+
+    @inline(__always)
+    public static func read(_ kind: Kind) -> Timestamp {
+        switch kind {
+        case .realtime: realtime()
+        case .monotonic: monotonic()
+        case .monotonicRaw: monotonicRaw()
+        }
+    }
+
     /// CLOCK_REALTIME, the clock chronyd disciplines.
     @inline(__always)
     public static func realtime() -> Timestamp { read(CLOCK_REALTIME) }
@@ -36,13 +49,9 @@ public enum SystemClock {
 }
 
 extension Timestamp {
-    /// From a kernel timespec (tv_nsec in 0..<10^9), with the fraction
-    /// rounded up so that converting back gives the same nanosecond.
+    /// From a kernel timespec (tv_nsec in 0..<10^9).
     public init(timespec ts: timespec) {
-        let ns = UInt64(ts.tv_nsec)
-        // ceil(ns · 2^64 / 10^9): floor(fraction · 10^9 / 2^64) is then ns again.
-        let (quotient, remainder) = UInt64.nanosecondsPerSecond.dividingFullWidth((high: ns, low: 0))
-        self.init(seconds: Int64(ts.tv_sec), fraction: remainder == 0 ? quotient : quotient + 1)
+        self.init(seconds: Int64(ts.tv_sec), nanoseconds: Int64(ts.tv_nsec))
     }
 
     public var timespec: timespec {

@@ -82,6 +82,9 @@ public final class VMClockDevice {
         (try? currentSeqCount()) == page.seqCount
     }
 
+    var isCharacterDevice: Bool { identity.isCharacterDevice }
+    var fileDescriptor: Int32 { descriptor.rawValue }
+
     /// True when `path` now names another file, or none: the device went
     /// away (hot-unplug, or a simulator's page was replaced) and must be reopened.
     public var isReplaced: Bool {

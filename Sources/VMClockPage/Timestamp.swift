@@ -9,6 +9,13 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         self.fraction = fraction
     }
 
+    /// From whole nanoseconds within the second (0 ≤ nanoseconds < 10^9). The
+    /// fraction is ceil(ns · 2^64 / 10^9), so `nanoseconds` gives ns back.
+    public init(seconds: Int64, nanoseconds: Int64) {
+        let (quotient, remainder) = UInt64.nanosecondsPerSecond.dividingFullWidth((high: UInt64(nanoseconds), low: 0))
+        self.init(seconds: seconds, fraction: remainder == 0 ? quotient : quotient + 1)
+    }
+
     /// Nanoseconds within the second, rounded down (exact: floor(fraction · 10^9 / 2^64)).
     public var nanoseconds: Int64 {
         Int64(truncatingIfNeeded: UInt64.nanosecondsPerSecond.multipliedFullWidth(by: fraction).high)
@@ -33,6 +40,14 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         let fraction = UInt64(truncatingIfNeeded: difference)
         return wholeSeconds * 1_000_000_000
             + Int128(UInt64.nanosecondsPerSecond.multipliedFullWidth(by: fraction).high)
+    }
+
+    /// `self − other` in seconds as a Double: exact to the Double's 53 bits,
+    /// taken from the exact 2^-64 s difference.
+    public func seconds(since other: Timestamp) -> Double {
+        let difference = (Int128(seconds) - Int128(other.seconds)) << 64
+            + Int128(fraction) - Int128(other.fraction)
+        return Double(difference) * 0x1p-64
     }
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {

@@ -5,42 +5,24 @@ import VMClockPage
 /// against CLOCK_MONOTONIC (which runs at CLOCK_REALTIME's rate) over a
 /// baseline that grows for as long as the simulator runs.
 struct CounterCalibration {
-    private let origin: MonotonicBracket
-    private var latest: MonotonicBracket
+    private let origin: CounterBracket
+    private var latest: CounterBracket
 
     /// Measures over `warmUpMilliseconds` before returning, so the first
     /// page already has a period good to well under a ppm.
     init(warmUpMilliseconds: UInt32 = 50) {
-        origin = MonotonicBracket.tightest()
-        var spent = 0.0
-        repeat { latest = MonotonicBracket.tightest(); spent = latest.nanoseconds - origin.nanoseconds }
-        while spent < Double(warmUpMilliseconds) * 1e6
+        origin = Self.bracket()
+        repeat { latest = Self.bracket() } while latest.system.seconds(since: origin.system) < Double(warmUpMilliseconds) * 1e-3
     }
 
     /// Seconds per tick, from the longest baseline available.
     mutating func secondsPerTick() -> Double {
-        latest = MonotonicBracket.tightest()
-        return (latest.nanoseconds - origin.nanoseconds) / Double(latest.counter &- origin.counter) * 1e-9
+        latest = Self.bracket()
+        return latest.system.seconds(since: origin.system) / Double(latest.counterMidpoint &- origin.counterMidpoint)
     }
-}
 
-/// A CLOCK_MONOTONIC reading paired with the counter's midpoint around it.
-private struct MonotonicBracket {
-    var counter: UInt64
-    var nanoseconds: Double
-
-    static func tightest(attempts: Int = 9) -> MonotonicBracket {
-        var best: (window: UInt64, bracket: MonotonicBracket)?
-        for _ in 0..<attempts {
-            let before = Counter.read()
-            let ns = SystemClock.monotonicNanoseconds()
-            let after = Counter.read()
-            let window = after &- before
-            if best == nil || window < best!.window {
-                best = (window, MonotonicBracket(counter: before &+ window / 2, nanoseconds: Double(ns)))
-            }
-        }
-        return best!.bracket
+    private static func bracket() -> CounterBracket {
+        CrossTimestamp.measure(attempts: 9, clock: .monotonic)
     }
 }
 

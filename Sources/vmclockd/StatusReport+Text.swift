@@ -57,26 +57,12 @@ private func padded(_ nanoseconds: Int64) -> String {
     return String(repeating: "0", count: max(0, 9 - text.count)) + text
 }
 
-/// Proleptic Gregorian calendar from Unix seconds (UTC, no leap seconds),
-/// to show the page's time as a date without losing its nanoseconds.
+/// ISO 8601 with the page's nanoseconds (Foundation's formatters stop at ms).
 enum CivilTime {
     static func iso8601(seconds: Int64, nanoseconds: Int64) -> String {
-        let (days, secondOfDay) = seconds.quotientAndRemainder(dividingBy: 86_400)
-        let (year, month, day) = civil(daysSinceEpoch: days)
+        let date = CivilDate(secondsSinceEpoch: seconds)
+        let secondOfDay = seconds - date.startOfDaySeconds
         func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)).\(padded(nanoseconds))Z"
-    }
-
-    /// Days since 1970-01-01 to (year, month, day), for non-negative days.
-    static func civil(daysSinceEpoch: Int64) -> (Int64, Int64, Int64) {
-        let z = daysSinceEpoch + 719_468  // days since 0000-03-01
-        let era = z / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        return "\(date.year)-\(two(date.month))-\(two(date.day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)).\(padded(nanoseconds))Z"
     }
 }

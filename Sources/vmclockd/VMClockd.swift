@@ -5,5 +5,5 @@ struct VMClockd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vmclockd",
         abstract: "Make the hypervisor's vmclock page a trustworthy reference clock for chronyd.",
-        subcommands: [StatusCommand.self])
+        subcommands: [RunCommand.self, StatusCommand.self, ChronyConfigCommand.self])
 }

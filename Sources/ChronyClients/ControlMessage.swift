@@ -1,0 +1,158 @@
+/// chronyd's command protocol (cmdmon, candm.h), version 6: the few requests
+/// vmclockd needs. Big-endian. Since version 6 a request must be at least as
+/// long as its reply, so short requests carry zero padding; chronyd drops
+/// requests of any other length without a reply.
+public enum ControlCommand: UInt16, Sendable, CustomStringConvertible {
+    case burst = 3
+    case tracking = 33
+    case makeStep = 43
+    case resetSources = 66
+
+    /// Command data after the 20-byte header, as chronyc sends it.
+    var data: [UInt8] {
+        switch self {
+        // REQ_Burst: mask and address (IPAddr, 20 bytes each; family 0 =
+        // unspecified = every NTP source), then n_good_samples 4, n_total 8.
+        case .burst: [UInt8](repeating: 0, count: 40) + bigEndianBytes(UInt32(4)) + bigEndianBytes(UInt32(8))
+        case .tracking, .makeStep, .resetSources: []
+        }
+    }
+
+    /// Length of the reply chronyd sends: RPY_NULL is the 28-byte header,
+    /// RPY_TRACKING adds 76 bytes of data.
+    var replyLength: Int {
+        switch self {
+        case .tracking: ControlReply.headerLength + 76
+        case .burst, .makeStep, .resetSources: ControlReply.headerLength
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .burst: "burst"
+        case .tracking: "tracking"
+        case .makeStep: "makestep"
+        case .resetSources: "reset sources"
+        }
+    }
+}
+
+public struct ControlRequest: Sendable, Equatable {
+    public static let protocolVersion: UInt8 = 6
+    static let headerLength = 20
+
+    public var command: ControlCommand
+    public var sequence: UInt32
+    public var attempt: UInt16
+
+    /// version · pkt_type (1 = request) · res1 · res2 · command · attempt ·
+    /// sequence · pad1 · pad2, then data, then zeros up to the reply's length.
+    public func encode() -> [UInt8] {
+        var bytes: [UInt8] = [Self.protocolVersion, 1, 0, 0]
+        bytes += bigEndianBytes(command.rawValue) + bigEndianBytes(attempt) + bigEndianBytes(sequence)
+        bytes += [UInt8](repeating: 0, count: 8) + command.data
+        if bytes.count < command.replyLength {
+            bytes += [UInt8](repeating: 0, count: command.replyLength - bytes.count)
+        }
+        return bytes
+    }
+}
+
+/// A reply's header, and tracking data when the reply carries it.
+public struct ControlReply: Sendable, Equatable {
+    static let headerLength = 28
+
+    /// Reply status codes (STT_*) that matter to vmclockd.
+    public enum Status: Equatable, Sendable, CustomStringConvertible {
+        case success, failed, unauthorised, invalid, noSuchSource, badPacketVersion, badPacketLength
+        case other(UInt16)
+
+        init(_ raw: UInt16) {
+            switch raw {
+            case 0: self = .success
+            case 1: self = .failed
+            case 2: self = .unauthorised
+            case 3: self = .invalid
+            case 4: self = .noSuchSource
+            case 18: self = .badPacketVersion
+            case 19: self = .badPacketLength
+            default: self = .other(raw)
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .success: "success"
+            case .failed: "failed"
+            case .unauthorised: "not authorised"
+            case .invalid: "invalid command (chronyd too old for it?)"
+            case .noSuchSource: "no such source"
+            case .badPacketVersion: "bad packet version (chronyd older than 4.0?)"
+            case .badPacketLength: "bad packet length"
+            case .other(let raw): "status \(raw)"
+            }
+        }
+    }
+
+    public var command: UInt16
+    public var reply: UInt16
+    public var status: Status
+    public var sequence: UInt32
+    public var tracking: TrackingReport?
+
+    /// Parses a reply; nil unless it is a version 6 reply packet.
+    public init?(bytes: [UInt8]) {
+        guard bytes.count >= Self.headerLength, bytes[0] == ControlRequest.protocolVersion, bytes[1] == 2 else { return nil }
+        command = bigEndian(bytes, 4)
+        reply = bigEndian(bytes, 6)
+        status = Status(bigEndian(bytes, 8))
+        sequence = bigEndian(bytes, 16)
+        tracking = reply == 5 ? TrackingReport(bytes: bytes, offset: Self.headerLength) : nil
+    }
+}
+
+/// The parts of RPY_TRACKING that vmclockd acts on.
+public struct TrackingReport: Sendable, Equatable {
+    /// Reference ID of the selected source ("VMCK" for vmclockd's refclock).
+    public var referenceID: UInt32
+    /// When the reference was last updated (seconds since the epoch).
+    public var referenceTime: Double
+    /// The offset chronyd is still correcting (system time − true time), s.
+    public var currentCorrection: Double
+    public var lastOffset: Double
+
+    init?(bytes: [UInt8], offset o: Int) {
+        // ref_id 4 · ip_addr 20 · stratum 2 · leap 2 · ref_time (12) · current_correction · last_offset …
+        guard bytes.count >= o + 76 else { return nil }
+        referenceID = bigEndian(bytes, o)
+        let high: UInt32 = bigEndian(bytes, o + 28)
+        let low: UInt32 = bigEndian(bytes, o + 32)
+        let nanoseconds: UInt32 = bigEndian(bytes, o + 36)
+        let seconds = high == 0x7fff_ffff ? Double(low) : Double(UInt64(high) << 32 | UInt64(low))
+        referenceTime = seconds + Double(nanoseconds) * 1e-9
+        currentCorrection = ChronyFloat.decode(bigEndian(bytes, o + 40))
+        lastOffset = ChronyFloat.decode(bigEndian(bytes, o + 44))
+    }
+
+    public var referenceIDText: String {
+        String(decoding: [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: referenceID >> $0) }.filter { $0 != 0 }, as: UTF8.self)
+    }
+}
+
+/// chronyd's 32-bit network float (util.c): a 7-bit signed exponent and a
+/// 25-bit signed coefficient, value = coefficient · 2^(exponent − 25).
+enum ChronyFloat {
+    static func decode(_ raw: UInt32) -> Double {
+        let exponentBits = Int32(bitPattern: raw) >> 25
+        let coefficient = Int32(bitPattern: raw << 7) >> 7
+        return Double(coefficient) * Double(sign: .plus, exponent: Int(exponentBits) - 25, significand: 1)
+    }
+}
+
+func bigEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+    withUnsafeBytes(of: value.bigEndian) { Array($0) }
+}
+
+func bigEndian<T: FixedWidthInteger>(_ bytes: [UInt8], _ offset: Int) -> T {
+    bytes[offset..<offset + T.bitWidth / 8].reduce(T.zero) { $0 << 8 | T($1) }
+}

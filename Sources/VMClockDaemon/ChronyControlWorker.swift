@@ -1,0 +1,51 @@
+import ChronyClients
+import Dispatch
+import Synchronization
+
+/// Talks to chronyd's command socket off the main loop, so a slow or absent
+/// chronyd never delays watching the page. Jobs run in order; outcomes are
+/// collected for the loop to log and act on.
+final class ChronyControlWorker: Sendable {
+    enum Outcome: Sendable {
+        case replied(ControlCommand, ControlReply)
+        case failed(ControlCommand, ControlClient.Failure)
+    }
+
+    private let serverPath: String
+    private let queue = DispatchQueue(label: "vmclockd.chrony-control")
+    private let outcomes = Mutex<[Outcome]>([])
+    private let client = Mutex<ControlClient?>(nil)
+
+    init(serverPath: String) { self.serverPath = serverPath }
+
+    /// Sends the commands in order, stopping at the first failure.
+    func submit(_ commands: [ControlCommand]) {
+        queue.async { [self] in
+            for command in commands {
+                let outcome = perform(command)
+                outcomes.withLock { $0.append(outcome) }
+                if case .failed = outcome { return }
+            }
+        }
+    }
+
+    /// Outcomes since the last call.
+    func drain() -> [Outcome] {
+        outcomes.withLock { pending in
+            defer { pending = [] }
+            return pending
+        }
+    }
+
+    private func perform(_ command: ControlCommand) -> Outcome {
+        client.withLock { client in
+            do throws(ControlClient.Failure) {
+                if client == nil { client = try ControlClient(serverPath: serverPath) }
+                return .replied(command, try client!.request(command))
+            } catch {
+                if case .socket = error { client = nil }
+                return .failed(command, error)
+            }
+        }
+    }
+}

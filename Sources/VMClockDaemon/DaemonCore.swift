@@ -1,0 +1,225 @@
+import VMClockPage
+
+/// The daemon's state machine: pure, no I/O, driven by observations of the
+/// page and by time (monotonic nanoseconds), answering with effects.
+public struct DaemonCore: Sendable {
+    public let configuration: DaemonConfiguration
+    public let nativeCounter: CounterID?
+    public private(set) var state = DaemonState.starting
+    public private(set) var calibration = PeriodCalibration()
+    /// The identity of the last valid page; a change is a disruption.
+    public private(set) var identity: PageIdentity?
+    public private(set) var disruptions = 0
+    /// Set after a disruption until chronyd's correction has been checked.
+    public private(set) var stepPending = false
+    private var lost = false
+    private var needsSettle = true
+    private var goodSince: Int64?
+    private var resumedAt: Int64?
+    private var lastPage: VMClockPage?
+    private var announced: PageFlags = []
+    private var busySince: Int64?
+    static let busyToleranceNanoseconds: Int64 = 100_000_000
+
+    public init(configuration: DaemonConfiguration, nativeCounter: CounterID?) {
+        self.configuration = configuration
+        self.nativeCounter = nativeCounter
+    }
+
+    /// Feeds one observation taken at `now`; returns what to do, in order.
+    public mutating func observe(_ observation: Observation, now: Int64) -> [DaemonEffect] {
+        var effects: [DaemonEffect] = []
+        let next: DaemonState
+        switch observation {
+        case .unavailable(let error):
+            effects += loseThePage()
+            next = .holding(.deviceUnavailable(error.description))
+        case .invalid(let error):
+            effects += loseThePage()
+            next = .holding(.pageInvalid(error.description))
+        case .busy:
+            // The driver gives a writer 100 ms; so does the daemon before it holds.
+            let since = busySince ?? now
+            busySince = since
+            guard now - since >= Self.busyToleranceNanoseconds else { return effects }
+            goodSince = nil
+            next = .holding(.busy)
+        case .page(let page, let point):
+            effects += notice(page)
+            next = judge(page, point: point, now: now)
+        }
+        if observation != .busy { busySince = nil }
+        effects += move(to: next, now: now)
+        return effects
+    }
+
+    // MARK: - disruptions
+
+    /// The device went away or its page broke: whatever comes back may be
+    /// another host's, so everything learned is dropped now.
+    private mutating func loseThePage() -> [DaemonEffect] {
+        goodSince = nil
+        guard !lost, let identity else { return [] }
+        lost = true
+        return disrupt(.deviceGone, old: identity, new: nil)
+    }
+
+    private mutating func disrupt(_ kind: DisruptionKind, old: PageIdentity, new: PageIdentity?) -> [DaemonEffect] {
+        disruptions += 1
+        calibration.reset()
+        needsSettle = true
+        goodSince = nil
+        stepPending = configuration.stepThreshold != nil && new?.counterID != 0xff
+        return [
+            .log(.disruption(kind, oldMarker: old.disruptionMarker, newMarker: new?.disruptionMarker,
+                             generation: new?.vmGenerationCounter)),
+            .resetChronySources, .burstChronySources,
+        ]
+    }
+
+    /// Identity, maintenance flags and field changes of a consistent page.
+    private mutating func notice(_ page: VMClockPage) -> [DaemonEffect] {
+        var effects: [DaemonEffect] = []
+        let current = PageIdentity(page)
+        // Back after being lost with the same identity: handled when it went away.
+        if let identity, let kind = current.disruption(since: identity) {
+            effects += disrupt(kind, old: identity, new: current)
+        }
+        identity = current
+        lost = false
+        effects += announceMaintenance(page.flags)
+        effects += fieldChanges(from: lastPage, to: page)
+        lastPage = page
+        return effects
+    }
+
+    private mutating func announceMaintenance(_ flags: PageFlags) -> [DaemonEffect] {
+        let maintenance = flags.intersection([.disruptionSoon, .disruptionImminent])
+        defer { announced = maintenance }
+        return [PageFlags.disruptionSoon, .disruptionImminent]
+            .filter { maintenance.contains($0) && !announced.contains($0) }
+            .map { .log(.maintenanceAnnounced($0)) }
+    }
+
+    private func fieldChanges(from old: VMClockPage?, to new: VMClockPage) -> [DaemonEffect] {
+        guard let old else { return [] }
+        var effects: [DaemonEffect] = []
+        if old.flags != new.flags {
+            effects.append(.log(.pageFieldChanged(
+                field: "flags", old: old.flags.names.joined(separator: ","), new: new.flags.names.joined(separator: ","))))
+        }
+        if old.clockStatus != new.clockStatus {
+            effects.append(.log(.pageFieldChanged(
+                field: "clock_status", old: Self.statusName(old.clockStatus), new: Self.statusName(new.clockStatus))))
+        }
+        if old.leapIndicator != new.leapIndicator {
+            effects.append(.log(.pageFieldChanged(
+                field: "leap_indicator", old: "\(old.leapIndicator.map(String.init) ?? "absent")",
+                new: "\(new.leapIndicator.map(String.init) ?? "absent")")))
+        }
+        return effects
+    }
+
+    private static func statusName(_ raw: UInt8?) -> String {
+        raw.map { ClockStatus(rawValue: $0)?.name ?? "\($0)" } ?? "absent"
+    }
+
+    // MARK: - judging a page
+
+    private mutating func judge(_ page: VMClockPage, point: PeriodCalibration.Point, now: Int64) -> DaemonState {
+        guard page.hasClockData else {
+            goodSince = nil
+            return .disruptionOnly
+        }
+        let clock: ClockData
+        do throws(ClockDataError) {
+            clock = try page.clockData(nativeCounter: nativeCounter, taiPolicy: configuration.taiPolicy)
+        } catch {
+            goodSince = nil
+            return .holding(.noTime(error.description))
+        }
+        calibration.record(point)
+        if let reason = holdReason(clock, counter: point.counter) {
+            goodSince = nil
+            return .holding(reason)
+        }
+        let since = goodSince ?? now
+        goodSince = since
+        if needsSettle, Double(now - since) * 1e-9 < configuration.settleTime { return .holding(.settling) }
+        return .tracking
+    }
+
+    /// Why this page cannot feed chronyd now, or nil if it can.
+    func holdReason(_ clock: ClockData, counter: UInt64) -> HoldReason? {
+        switch clock.clockStatus {
+        case .synchronized, .freerunning: break  // freerunning only while its bound passes (below)
+        case .unknown, .initializing, .unreliable: return .clockStatus(clock.clockStatus)
+        }
+        guard let bound = errorBound(clock, atCounter: counter) else { return .noErrorBound }
+        if bound > promiseNanoseconds {
+            return .boundAbovePromise(boundNanoseconds: bound, promiseNanoseconds: promiseNanoseconds)
+        }
+        let pageSecondsPerTick = Double(clock.counterPeriodFracSec) * Double(sign: .plus, exponent: -64 - Int(clock.counterPeriodShift), significand: 1)
+        guard let ppm = calibration.disagreementPPM(pageSecondsPerTick: pageSecondsPerTick) else { return .calibrating }
+        if abs(ppm) > configuration.periodTolerancePPM {
+            return .periodDisagrees(ppm: ppm, tolerancePPM: configuration.periodTolerancePPM)
+        }
+        return nil
+    }
+
+    /// The page's bound at `counter`: the maximum error, or the estimate
+    /// where the operator allows it and no maximum is given.
+    public func errorBound(_ clock: ClockData, atCounter counter: UInt64) -> UInt64? {
+        if let max = clock.maxErrorNanoseconds(atCounter: counter) { return max }
+        return configuration.allowEstimatedError ? clock.estErrorNanoseconds(atCounter: counter) : nil
+    }
+
+    public var promiseNanoseconds: UInt64 { UInt64((configuration.maxError * 1e9).rounded(.down)) }
+
+    private mutating func move(to next: DaemonState, now: Int64) -> [DaemonEffect] {
+        let previous = state
+        state = next
+        if next == .tracking, previous != .tracking {
+            needsSettle = false
+            resumedAt = now
+        }
+        guard Self.differ(previous, next) else { return [] }
+        return [.log(.stateChanged(from: previous, to: next))]
+    }
+
+    /// Whether a change is worth a log line: the kind of state or of reason.
+    private static func differ(_ a: DaemonState, _ b: DaemonState) -> Bool {
+        switch (a, b) {
+        case (.holding(let x), .holding(let y)): x.kind != y.kind
+        default: a != b
+        }
+    }
+
+    // MARK: - stepping after a disruption
+
+    /// Whether the runner should ask chronyd for its tracking report.
+    public var wantsTracking: Bool { stepPending && state == .tracking }
+
+    /// chronyd's tracking report, taken at `now` (monotonic) when its
+    /// reference was last updated `referenceAge` seconds earlier.
+    public mutating func tracking(
+        correctionSeconds: Double, referenceAgeSeconds: Double, now: Int64
+    ) -> [DaemonEffect] {
+        guard stepPending, state == .tracking, let resumedAt, let threshold = configuration.stepThreshold else { return [] }
+        let sinceResume = Double(now - resumedAt) * 1e-9
+        // Only a correction chronyd computed from measurements taken after we
+        // resumed reflects the new host.
+        guard referenceAgeSeconds < sinceResume else {
+            if sinceResume > Self.stepPatienceSeconds {
+                stepPending = false
+                return [.log(.stepSkipped(reason: "chronyd has not updated its reference within \(Int(Self.stepPatienceSeconds)) s of resuming (is the VMCK refclock selectable?)"))]
+            }
+            return []
+        }
+        stepPending = false
+        guard abs(correctionSeconds) > threshold else { return [] }
+        return [.makeStep(correctionSeconds: correctionSeconds)]
+    }
+
+    static let stepPatienceSeconds = 120.0
+}

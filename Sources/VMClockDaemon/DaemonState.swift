@@ -1,0 +1,123 @@
+import VMClockPage
+
+/// Where the daemon stands. Only `tracking` sends samples to chronyd.
+public enum DaemonState: Equatable, Sendable, CustomStringConvertible {
+    /// No page seen yet.
+    case starting
+    /// Feeding chronyd.
+    case tracking
+    /// Not feeding chronyd, and why.
+    case holding(HoldReason)
+    /// The page carries no clock data (QEMU's device): disruptions are still
+    /// passed on to chronyd, samples never.
+    case disruptionOnly
+
+    public var description: String {
+        switch self {
+        case .starting: "starting"
+        case .tracking: "tracking"
+        case .holding(let reason): "holding (\(reason))"
+        case .disruptionOnly: "disruption-only"
+        }
+    }
+
+    /// A short name for status lines and journal fields.
+    public var name: String {
+        switch self {
+        case .starting: "starting"
+        case .tracking: "tracking"
+        case .holding: "holding"
+        case .disruptionOnly: "disruption-only"
+        }
+    }
+}
+
+public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
+    case deviceUnavailable(String)
+    case pageInvalid(String)
+    /// seq_count stayed odd: the host is stuck mid-update.
+    case busy
+    /// The page gives no UTC (foreign counter, smeared or monotonic time, …).
+    case noTime(String)
+    case clockStatus(ClockStatus)
+    /// The page makes no maximum error valid (and estimates are not allowed).
+    case noErrorBound
+    case boundAbovePromise(boundNanoseconds: UInt64, promiseNanoseconds: UInt64)
+    /// The counter's rate is still being measured (after start or a disruption).
+    case calibrating
+    case periodDisagrees(ppm: Double, tolerancePPM: Double)
+    /// Good again after a disruption, waiting out the settle time.
+    case settling
+
+    public var description: String {
+        switch self {
+        case .deviceUnavailable(let why): "device unavailable: \(why)"
+        case .pageInvalid(let why): "page invalid: \(why)"
+        case .busy: "page busy: the host left seq_count odd"
+        case .noTime(let why): "no time: \(why)"
+        case .clockStatus(let status): "clock_status is \(status.rawValue) (\(status.name)): the host does not vouch for its time"
+        case .noErrorBound: "the page gives no valid maximum error (time_maxerror and period_maxerror flags); see --allow-estimated-error"
+        case .boundAbovePromise(let bound, let promise): "error bound \(bound) ns is above the promised \(promise) ns (--max-error)"
+        case .calibrating: "measuring the counter rate against CLOCK_MONOTONIC_RAW"
+        case .periodDisagrees(let ppm, let tolerance):
+            "the page's counter period disagrees with the measured rate by \(Self.ppm(ppm)) ppm (tolerance \(Self.ppm(tolerance)) ppm)"
+        case .settling: "page good again, waiting out the settle time"
+        }
+    }
+
+    /// Equality for logging: a bound or a disagreement that moves a little is
+    /// the same reason, not a new event to log.
+    var kind: String {
+        switch self {
+        case .deviceUnavailable: "device"
+        case .pageInvalid: "invalid"
+        case .busy: "busy"
+        case .noTime: "no-time"
+        case .clockStatus: "status"
+        case .noErrorBound: "no-bound"
+        case .boundAbovePromise: "bound"
+        case .calibrating: "calibrating"
+        case .periodDisagrees: "period"
+        case .settling: "settling"
+        }
+    }
+
+    private static func ppm(_ value: Double) -> String {
+        String(Double(Int((value * 10).rounded())) / 10)
+    }
+}
+
+/// What changed underneath the daemon, in the operator's words.
+public enum DisruptionKind: String, Sendable, Equatable {
+    case migration = "disruption_marker changed (live migration or similar)"
+    case snapshotRestore = "vm_generation_counter changed (snapshot restore)"
+    case counterChanged = "counter_id changed"
+    case pageReinitialised = "page re-initialised (size or version changed)"
+    case deviceGone = "device gone or page invalid"
+}
+
+/// The fields whose change means "everything learned about the counter is void".
+public struct PageIdentity: Sendable, Equatable {
+    public var disruptionMarker: UInt64
+    public var vmGenerationCounter: UInt64?
+    public var counterID: UInt8
+    public var size: UInt32
+    public var version: UInt16
+
+    public init(_ page: VMClockPage) {
+        disruptionMarker = page.disruptionMarker
+        vmGenerationCounter = page.flags.contains(.vmGenerationCounterPresent) ? page.vmGenerationCounter : nil
+        counterID = page.counterID
+        size = page.size
+        version = page.version
+    }
+
+    /// Why `self` (new) differs from `old`, most specific first; nil if it does not.
+    func disruption(since old: PageIdentity) -> DisruptionKind? {
+        if counterID != old.counterID { return .counterChanged }
+        if size != old.size || version != old.version { return .pageReinitialised }
+        if vmGenerationCounter != old.vmGenerationCounter { return .snapshotRestore }
+        if disruptionMarker != old.disruptionMarker { return .migration }
+        return nil
+    }
+}

@@ -1,0 +1,52 @@
+import ChronyClients
+import VMClockPage
+
+/// Turns one cross-timestamp into a SOCK sample, or says why not. The bound
+/// that must fit the promise is the page's bound at the reading plus the
+/// read's own uncertainty: no sample claims more than both can justify.
+public enum SampleBuilder {
+    public enum Withheld: Error, Equatable, Sendable, CustomStringConvertible {
+        case noTime
+        case noErrorBound
+        case boundAbovePromise(boundNanoseconds: UInt64)
+        case nearLeapSecond
+
+        public var description: String {
+            switch self {
+            case .noTime: "the page gives no UTC at this reading"
+            case .noErrorBound: "the page gives no valid error bound"
+            case .boundAbovePromise(let bound): "bound \(bound) ns with the read is above the promise"
+            case .nearLeapSecond: "within a second of a leap second"
+            }
+        }
+    }
+
+    public struct Built: Equatable, Sendable {
+        public var sample: SockSample
+        public var offsetNanoseconds: Int128
+        public var boundNanoseconds: UInt64
+    }
+
+    public static func build(
+        clock: ClockData, bracket: CounterBracket, core: DaemonCore
+    ) -> Result<Built, Withheld> {
+        guard let comparison = clock.compare(with: bracket) else { return .failure(.noTime) }
+        guard let pageBound = core.errorBound(clock, atCounter: comparison.counter) else {
+            return .failure(.noErrorBound)
+        }
+        let bound = pageBound.saturatingAdd(comparison.readUncertaintyNanoseconds)
+        guard bound <= core.promiseNanoseconds else { return .failure(.boundAbovePromise(boundNanoseconds: bound)) }
+        guard case .send(let leap) = LeapPolicy.decide(indicator: clock.leapIndicator, utc: comparison.utc) else {
+            return .failure(.nearLeapSecond)
+        }
+        // chronyd takes the system time as a timeval (µs): the offset is
+        // measured from that truncated instant, not from the nanosecond read,
+        // or the truncation (up to 1 µs) would become an error.
+        let microseconds = comparison.system.nanoseconds / 1000
+        let truncated = Timestamp(seconds: comparison.system.seconds, nanoseconds: microseconds * 1000)
+        let sample = SockSample(
+            systemSeconds: comparison.system.seconds, systemMicroseconds: microseconds,
+            offsetSeconds: comparison.utc.seconds(since: truncated), leap: leap)
+        return .success(Built(sample: sample, offsetNanoseconds: comparison.offsetNanoseconds, boundNanoseconds: bound))
+    }
+}

@@ -1,0 +1,338 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A private chronyd as a test peer: its own config, refclock socket, command
+/// socket and pidfile in a test directory; `-x` so it never touches the system
+/// clock; stopped by its own pid. It never talks to the machine's chronyd:
+/// `port 0` and `cmdport 0` close its network ports, and `chronyc(_:)` always
+/// names the private command socket with `-h`.
+///
+/// Layout in `directory`:
+///   chronyd.conf, chronyd.pid, chronyd.stderr (its log: `-d` logs to stderr)
+///   vmclock.sock      the SOCK refclock socket (chronyd creates it as root,
+///                     `srwxr-xr-x root`, and leaves it behind when it exits)
+///   cmd/chronyd.sock  the command socket; chronyd creates `cmd/` itself,
+///                     owned by _chrony, mode 0750 (it refuses a directory it
+///                     does not own or that is group/world-writable)
+final class ChronyProcess {
+    static let chronydPath = "/usr/sbin/chronyd"
+    static let chronycPath = "/usr/bin/chronyc"
+
+    /// chronyd must start as root (it binds the refclock socket, then drops to
+    /// _chrony); tests that need one are skipped elsewhere.
+    static var isAvailable: Bool {
+        geteuid() == 0 && FileManager.default.isExecutableFile(atPath: chronydPath)
+            && FileManager.default.isExecutableFile(atPath: chronycPath)
+    }
+
+    struct StartFailure: Error, CustomStringConvertible {
+        var reason: String
+        var log: String
+        var description: String { "chronyd did not start: \(reason)\n--- chronyd stderr ---\n\(log)" }
+    }
+
+    let directory: String
+    let configPath: String
+    let refclockPath: String
+    let commandPath: String
+    let pidfilePath: String
+    let stderrPath: String
+    private var process: Process?
+
+    /// Writes the config and starts chronyd. `refclockOptions` go at the end of
+    /// the refclock line (`noselect`, …); `extraLines` at the end of the file.
+    init(directory: String, refclockOptions: [String] = [], extraLines: [String] = []) throws {
+        self.directory = directory
+        configPath = "\(directory)/chronyd.conf"
+        refclockPath = "\(directory)/vmclock.sock"
+        commandPath = "\(directory)/cmd/chronyd.sock"
+        pidfilePath = "\(directory)/chronyd.pid"
+        stderrPath = "\(directory)/chronyd.stderr"
+        let lines =
+            [
+                (["refclock SOCK \(refclockPath) refid VMCK poll 2 precision 1e-4"] + refclockOptions)
+                    .joined(separator: " "),
+                "bindcmdaddress \(commandPath)",
+                "cmdport 0",
+                "port 0",
+                "pidfile \(pidfilePath)",
+            ] + extraLines
+        try (lines.joined(separator: "\n") + "\n").write(toFile: configPath, atomically: true, encoding: .utf8)
+        try start()
+    }
+
+    var isRunning: Bool { process?.isRunning ?? false }
+    var pid: Int32? { process?.processIdentifier }
+
+    /// chronyd's log so far (all starts: the file is appended to).
+    var log: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    /// Starts `chronyd -x -d -f CONF` and waits (at most `timeout`) until both
+    /// its sockets exist. Throws with its log if it exits or times out.
+    func start(timeout: Double = 10) throws {
+        precondition(!isRunning, "chronyd is already running")
+        if !FileManager.default.fileExists(atPath: stderrPath) {
+            FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        }
+        guard let logHandle = FileHandle(forWritingAtPath: stderrPath) else {
+            throw StartFailure(reason: "cannot open \(stderrPath)", log: "")
+        }
+        defer { try? logHandle.close() }
+        _ = try? logHandle.seekToEnd()
+        // A command socket left by a crashed chronyd would look like a ready
+        // one; chronyd replaces the refclock socket itself.
+        unlink(commandPath)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.chronydPath)
+        // -x: never adjust the system clock. -d: stay in the foreground (so
+        // the pid we hold is chronyd's own) and log to stderr.
+        process.arguments = ["-x", "-d", "-f", configPath]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = logHandle
+        process.standardError = logHandle
+        try process.run()
+        self.process = process
+
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let fm = FileManager.default
+            if fm.fileExists(atPath: refclockPath) && fm.fileExists(atPath: commandPath) {
+                // The refclock socket may be a stale one from before a restart,
+                // but chronyd binds it as root, before it drops privileges, and
+                // the command socket after (hence its _chrony owner): the new
+                // command socket existing means both are fresh.
+                return
+            }
+            if !process.isRunning {
+                self.process = nil
+                removePidfile()
+                throw StartFailure(reason: "exited with status \(process.terminationStatus)", log: log)
+            }
+            if Date() > deadline {
+                stop()
+                throw StartFailure(reason: "sockets did not appear within \(timeout) s", log: log)
+            }
+            usleep(20_000)
+        }
+    }
+
+    /// SIGTERM to our own chronyd, SIGKILL if it lingers 5 s, then removes its
+    /// pidfile: chronyd runs as _chrony by then and cannot remove a file in a
+    /// root-owned directory, and a stale pidfile blocks the next start. Its
+    /// command socket is gone afterwards (chronyd removes it from its own
+    /// directory); the root-owned refclock socket stays, unbound.
+    func stop() {
+        guard let process else { return }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning && Date() < deadline { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        process.waitUntilExit()
+        self.process = nil
+        removePidfile()
+    }
+
+    /// SIGKILL to our own chronyd, as if it crashed: both its sockets stay
+    /// behind as files nobody is bound to.
+    func crash() {
+        guard let process else { return }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        self.process = nil
+        removePidfile()
+    }
+
+    /// Stop, then start again with the same config.
+    func restart() throws {
+        stop()
+        try start()
+    }
+
+    private func removePidfile() { unlink(pidfilePath) }
+
+    deinit { stop() }
+
+    // MARK: chronyc
+
+    /// Runs `chronyc -h CMDSOCK -n [-c] ARGS` (never the machine's chronyd)
+    /// and returns its standard output; killed (by its pid) after `timeout`.
+    func chronyc(_ arguments: [String], csv: Bool = true, timeout: Double = 5) -> String {
+        runChronyc(arguments, csv: csv, timeout: timeout).stdout
+    }
+
+    /// As `chronyc(_:)`, with exit status and standard error.
+    func runChronyc(_ arguments: [String], csv: Bool = true, timeout: Double = 5)
+        -> (status: Int32, stdout: String, stderr: String)
+    {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.chronycPath)
+        process.arguments = ["-h", commandPath, "-n"] + (csv ? ["-c"] : []) + arguments
+        return Self.run(process, timeout: timeout)
+    }
+
+    /// Runs a prepared process with its output captured, killing it by pid
+    /// after `timeout`. Output is small (a few lines), well within a pipe's
+    /// buffer, so reading after exit cannot deadlock.
+    static func run(_ process: Process, timeout: Double) -> (status: Int32, stdout: String, stderr: String) {
+        let out = Pipe(), err = Pipe()
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = out
+        process.standardError = err
+        do { try process.run() } catch { return (-1, "", "cannot run \(process.executableURL?.path ?? "?"): \(error)") }
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(5_000) }
+        var timedOut = false
+        if process.isRunning {
+            timedOut = true
+            kill(process.processIdentifier, SIGKILL)
+        }
+        process.waitUntilExit()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        var stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        if timedOut { stderr += "\n(killed after \(timeout) s)" }
+        return (process.terminationStatus, stdout, stderr)
+    }
+
+    /// The VMCK row of `chronyc -c sourcestats`, nil if there is none.
+    func sourceStats() -> SourceStatsRow? {
+        chronyc(["sourcestats"]).split(separator: "\n").lazy.compactMap { SourceStatsRow(csv: $0) }
+            .first { $0.name == "VMCK" }
+    }
+
+    /// The VMCK row of `chronyc -c sources`, nil if there is none.
+    func sources() -> SourcesRow? {
+        chronyc(["sources"]).split(separator: "\n").lazy.compactMap { SourcesRow(csv: $0) }
+            .first { $0.name == "VMCK" }
+    }
+
+    /// `chronyc -c tracking`, nil if chronyc printed no tracking line.
+    func tracking() -> TrackingRow? {
+        chronyc(["tracking"]).split(separator: "\n").lazy.compactMap { TrackingRow(csv: $0) }.first
+    }
+}
+
+// MARK: chronyc -c rows
+//
+// Column meanings verified against chrony 4.3 by running `chronyc -c X` and
+// `chronyc X -v` side by side on the same private chronyd. In CSV mode chronyc
+// prints raw values: seconds (not "us"/"ms"), signed where the text form
+// prints an absolute value plus a word, and no unit suffixes.
+
+/// One line of `chronyc -c sourcestats`:
+///   0 name · 1 NP (number of sample points in the measurement set) ·
+///   2 NR (residual runs with the same sign) · 3 span (s) ·
+///   4 frequency (ppm, est. clock freq error) · 5 freq skew (ppm) ·
+///   6 est. offset (s; the text form's "Offset" in us/ms) · 7 std dev (s).
+/// Example: `VMCK,4,3,20,-0.000,0.000,-0.005000000,0.000000001` is shown as
+/// `VMCK  4  3  20  -0.000  0.000  -5000us  1ns`. With NP < 3 chronyd has no
+/// spread yet and reports std dev 4 s (and skew 2000 ppm).
+struct SourceStatsRow: Equatable {
+    var name: String
+    var samples: Int
+    var runs: Int
+    var spanSeconds: Int
+    var frequencyPPM: Double
+    var skewPPM: Double
+    var offsetSeconds: Double
+    var standardDeviationSeconds: Double
+
+    init?(csv line: Substring) {
+        let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard f.count == 8, let np = Int(f[1]), let nr = Int(f[2]), let span = Int(f[3]),
+            let freq = Double(f[4]), let skew = Double(f[5]), let offset = Double(f[6]), let sd = Double(f[7])
+        else { return nil }
+        (name, samples, runs, spanSeconds) = (f[0], np, nr, span)
+        (frequencyPPM, skewPPM, offsetSeconds, standardDeviationSeconds) = (freq, skew, offset, sd)
+    }
+}
+
+/// One line of `chronyc -c sources`:
+///   0 mode (`#` local clock/refclock, `^` server, `=` peer) ·
+///   1 state (`*` selected, `+` combined, `-` not combined, `?` unusable,
+///     `x` maybe in error, `~` too variable) · 2 name · 3 stratum ·
+///   4 poll (log2 s) · 5 reach (the reachability register, in OCTAL as in the
+///     text form: `17` = the last 4 polls) · 6 LastRx (s since the last sample;
+///     4294967295 = never) · 7 adjusted offset (s; the text form's xxxx) ·
+///   8 measured offset (s; the text form's [yyyy]) · 9 error (s; +/- zzzz).
+/// Offsets are source − local with the sign reversed: a reference 5 ms ahead
+/// of the system clock shows as -0.005000000 (text `-5000us[-5000us]`).
+struct SourcesRow: Equatable {
+    var mode: String
+    var state: String
+    var name: String
+    var stratum: Int
+    var pollLog2: Int
+    var reach: Int
+    var lastRxSeconds: UInt32?
+    var adjustedOffsetSeconds: Double
+    var measuredOffsetSeconds: Double
+    var errorSeconds: Double
+
+    init?(csv line: Substring) {
+        let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard f.count == 10, let stratum = Int(f[3]), let poll = Int(f[4]), let reach = Int(f[5], radix: 8),
+            let lastRx = UInt32(f[6]), let adjusted = Double(f[7]), let measured = Double(f[8]),
+            let error = Double(f[9])
+        else { return nil }
+        (mode, state, name, self.stratum, pollLog2, self.reach) = (f[0], f[1], f[2], stratum, poll, reach)
+        lastRxSeconds = lastRx == UInt32.max ? nil : lastRx
+        (adjustedOffsetSeconds, measuredOffsetSeconds, errorSeconds) = (adjusted, measured, error)
+    }
+}
+
+/// The line of `chronyc -c tracking`:
+///   0 reference ID (8 hex digits; `564D434B` = "VMCK", `00000000` = none) ·
+///   1 reference name or address (`VMCK`; empty when none) · 2 stratum ·
+///   3 ref time (s since the epoch, 9 decimals) ·
+///   4 system time (s, SIGNED: chronyd's current correction; positive = the
+///     text form's "seconds slow of NTP time", negative = "fast") ·
+///   5 last offset (s, signed as in the text form: negative = the local clock
+///     was behind the reference at the last update) · 6 RMS offset (s) ·
+///   7 frequency (ppm, signed: negative = the text form's "ppm slow") ·
+///   8 residual freq (ppm) · 9 skew (ppm) · 10 root delay (s) ·
+///   11 root dispersion (s) · 12 update interval (s) · 13 leap status (text).
+/// Example: `564D434B,VMCK,1,1795596828.527114739,0.008253748,-0.000381256,…`
+/// is shown as "System time : 0.008253748 seconds slow of NTP time",
+/// "Last offset : -0.000381256 seconds".
+struct TrackingRow: Equatable {
+    var referenceIDHex: String
+    var referenceID: UInt32
+    var referenceName: String
+    var stratum: Int
+    var referenceTime: Double
+    var systemTimeSeconds: Double
+    var lastOffsetSeconds: Double
+    var rmsOffsetSeconds: Double
+    var frequencyPPM: Double
+    var residualFrequencyPPM: Double
+    var skewPPM: Double
+    var rootDelaySeconds: Double
+    var rootDispersionSeconds: Double
+    var updateIntervalSeconds: Double
+    var leapStatus: String
+
+    init?(csv line: Substring) {
+        let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard f.count == 14, f[0].count == 8, let id = UInt32(f[0], radix: 16), let stratum = Int(f[2]) else {
+            return nil
+        }
+        let numbers = f[3...12].compactMap(Double.init)
+        guard numbers.count == 10 else { return nil }
+        (referenceIDHex, referenceID, referenceName, self.stratum) = (f[0], id, f[1], stratum)
+        referenceTime = numbers[0]
+        systemTimeSeconds = numbers[1]
+        lastOffsetSeconds = numbers[2]
+        rmsOffsetSeconds = numbers[3]
+        frequencyPPM = numbers[4]
+        residualFrequencyPPM = numbers[5]
+        skewPPM = numbers[6]
+        rootDelaySeconds = numbers[7]
+        rootDispersionSeconds = numbers[8]
+        updateIntervalSeconds = numbers[9]
+        leapStatus = f[13]
+    }
+}

@@ -1,0 +1,96 @@
+import VMClockDaemon
+import VMClockPage
+import VMClockSimulation
+
+/// A simulated world for the pure state machine: a host page for a 1 GHz
+/// counter (one tick per nanosecond) and a clock the test advances by hand.
+struct Scenario {
+    static let counterBase: UInt64 = 5_000_000_000_000
+    static let nativeCounter = CounterID.x86TSC
+
+    var core: DaemonCore
+    var image = PageImage()
+    /// Nanoseconds since the scenario began: monotonic time and CLOCK_MONOTONIC_RAW alike.
+    var now: Int64 = 1_000_000_000
+    /// Every effect so far, for assertions over a whole story.
+    var history: [DaemonEffect] = []
+
+    init(_ configure: (inout DaemonConfiguration) -> Void = { _ in }) {
+        var configuration = DaemonConfiguration()
+        configure(&configuration)
+        core = DaemonCore(configuration: configuration, nativeCounter: Self.nativeCounter)
+        image.counterID = Self.nativeCounter.rawValue
+        image.disruptionMarker = 41
+        image.vmGenerationCounter = 7
+        image.flags = PageFlags([.timeMaxerrorValid, .periodMaxerrorValid, .timeEsterrorValid, .periodEsterrorValid,
+                                 .vmGenerationCounterPresent]).rawValue
+        image.counterPeriodShift = 29
+        image.counterPeriodFracSec = Self.period(ppm: 0)
+        image.counterValue = Self.counterBase
+        image.timeSec = 1_800_000_000
+        image.timeMaxerrorNanosec = 10_000
+        image.timeEsterrorNanosec = 1_000
+        image.counterPeriodMaxerrorRateFracSec = image.counterPeriodFracSec / 10_000_000  // 0.1 ppm
+        image.counterPeriodEsterrorRateFracSec = image.counterPeriodFracSec / 100_000_000
+    }
+
+    /// 1 ns per tick in units of 2^-93 s, off by `ppm`.
+    static func period(ppm: Double) -> UInt64 {
+        UInt64((1e-9 * 0x1p93 * (1 + ppm * 1e-6)).rounded())
+    }
+
+    var counter: UInt64 { Self.counterBase + UInt64(now) }
+
+    /// The host re-anchors the page to the current instant, as a host does.
+    mutating func reanchor() {
+        image.counterValue = counter
+    }
+
+    /// Advances time by `milliseconds` in 10 ms looks, each at a freshly anchored page.
+    @discardableResult
+    mutating func run(milliseconds: Int64) -> [DaemonEffect] {
+        var effects: [DaemonEffect] = []
+        for _ in 0..<max(milliseconds / 10, 1) {
+            now += 10_000_000
+            reanchor()
+            effects += look()
+        }
+        return effects
+    }
+
+    @discardableResult
+    mutating func look() -> [DaemonEffect] {
+        let observation: Observation
+        let bytes = image.encode() + [UInt8](repeating: 0, count: 4096 - PageLayout.structureSize)
+        let decoded = bytes.withUnsafeBytes { raw in Result { () throws(PageError) in try VMClockPage(bytes: raw) } }
+        switch decoded {
+        case .success(let page): observation = .page(page, calibrationPoint: .init(counter: counter, rawNanoseconds: now))
+        case .failure(let error): observation = .invalid(error)
+        }
+        return feed(observation)
+    }
+
+    @discardableResult
+    mutating func feed(_ observation: Observation) -> [DaemonEffect] {
+        let effects = core.observe(observation, now: now)
+        history += effects
+        return effects
+    }
+
+    var state: DaemonState { core.state }
+
+    /// Starts and runs until tracking (calibration 1 s + settle 2 s).
+    mutating func startTracking() {
+        run(milliseconds: 3_500)
+    }
+}
+
+extension [DaemonEffect] {
+    var resets: Int { filter { $0 == .resetChronySources }.count }
+    var disruptions: [DisruptionKind] {
+        compactMap { if case .log(.disruption(let kind, _, _, _)) = $0 { kind } else { nil } }
+    }
+    var loggedStates: [DaemonState] {
+        compactMap { if case .log(.stateChanged(_, let to)) = $0 { to } else { nil } }
+    }
+}
