@@ -47,7 +47,8 @@ public final class ControlClient {
             socket = try UnixDatagramSocket()
             try socket.bind(path: clientPath ?? "\(directory)/vmclockd.\(getpid()).sock", mode: 0o666)
         } catch {
-            throw .socket(error)
+            // No directory to bind in: chronyd has not created its socket directory.
+            throw error == .noSuchFileOrDirectory ? .unreachable(path: serverPath, error) : .socket(error)
         }
     }
 

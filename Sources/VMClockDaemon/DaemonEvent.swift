@@ -31,7 +31,7 @@ public enum DaemonEvent: Equatable, Sendable {
     public var message: String {
         switch self {
         case .stateChanged(let from, let to):
-            "state \(from.name) → \(to)"
+            "state \(from.label) → \(to.label)" + (to.holdReason.map { ": \($0)" } ?? "")
         case .disruption(let kind, let old, let new, let generation):
             "disruption: \(kind.rawValue); marker \(old) → \(new.map(String.init) ?? "?")"
                 + (generation.map { ", vm_generation_counter \($0)" } ?? "")

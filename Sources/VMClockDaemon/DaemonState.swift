@@ -21,6 +21,17 @@ public enum DaemonState: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// A short label for status lines and logs: "holding/settling".
+    public var label: String {
+        if case .holding(let reason) = self { return "holding/\(reason.kind)" }
+        return name
+    }
+
+    public var holdReason: HoldReason? {
+        if case .holding(let reason) = self { return reason }
+        return nil
+    }
+
     /// A short name for status lines and journal fields.
     public var name: String {
         switch self {
@@ -67,7 +78,7 @@ public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
 
     /// Equality for logging: a bound or a disagreement that moves a little is
     /// the same reason, not a new event to log.
-    var kind: String {
+    public var kind: String {
         switch self {
         case .deviceUnavailable: "device"
         case .pageInvalid: "invalid"

@@ -25,7 +25,8 @@ public struct SystemComparison: Sendable, Equatable {
     public var counter: UInt64
     public var utc: Timestamp
     public var system: Timestamp
-    /// vmclock UTC − system time, ns (rounded down).
+    /// vmclock UTC − system time, ns: floor of the exact difference, the
+    /// system time being a whole-nanosecond reading (a timespec).
     public var offsetNanoseconds: Int128
     /// Half the bracket in ns, rounded up: where within the bracket the
     /// system clock was actually read is unknown.
@@ -49,7 +50,7 @@ extension ClockData {
         guard let utc = utc(atCounter: counter) else { return nil }
         return SystemComparison(
             counter: counter, utc: utc, system: bracket.system,
-            offsetNanoseconds: utc.nanoseconds(since: bracket.system),
+            offsetNanoseconds: utc.nanoseconds(sinceWholeNanoseconds: bracket.system),
             readUncertaintyNanoseconds: halfTicksToNanoseconds(bracket.windowTicks, unitsPerTick: counterPeriodFracSec),
             pageMaxErrorNanoseconds: maxErrorNanoseconds(atCounter: counter),
             pageEstErrorNanoseconds: estErrorNanoseconds(atCounter: counter))

@@ -42,6 +42,14 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             + Int128(UInt64.nanosecondsPerSecond.multipliedFullWidth(by: fraction).high)
     }
 
+    /// `self − other` in nanoseconds for an `other` that is a whole number of
+    /// nanoseconds (a timespec): floor(self) − other, which is then the exact
+    /// floor. (Its 2^-64 s representation is rounded up, and going through it
+    /// could come out 1 ns low.)
+    public func nanoseconds(sinceWholeNanoseconds other: Timestamp) -> Int128 {
+        (Int128(seconds) - Int128(other.seconds)) * 1_000_000_000 + Int128(nanoseconds) - Int128(other.nanoseconds)
+    }
+
     /// `self − other` in seconds as a Double: exact to the Double's 53 bits,
     /// taken from the exact 2^-64 s difference.
     public func seconds(since other: Timestamp) -> Double {

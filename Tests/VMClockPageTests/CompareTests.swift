@@ -90,19 +90,22 @@ private func compareSpec() -> PageSpec {
 
     // MARK: - Regressions
 
-    /// The offset is floor(a − b), not floor(a) − floor(b), which would be
-    /// 1 ns too high whenever a's sub-ns part is smaller than b's.
+    /// The offset against a whole-nanosecond system time is the exact floor,
+    /// even where the page's sub-nanosecond part is smaller than the 2^-64 s
+    /// rounding of the system time.
     @Test func offsetIsTheFlooredExactDifference() throws {
         var s = compareSpec()
         s.timeFrac = 27_670_116_111  // 1.50000000002 ns
         let data = try s.clockData()
-        let system = Timestamp(seconds: t0, fraction: 12_912_720_851)  // 0.69999999997 ns
+        let system = Timestamp(seconds: t0, nanoseconds: 1)
         let bracket = CounterBracket(counterBefore: s.counterValue, counterAfter: s.counterValue, system: system)
         let c = try #require(data.compare(with: bracket))
-        // Exact difference 0.80000000006 ns: rounded down, 0.
-        #expect(Ref.differenceNanoseconds(c.utc, system) == 0)
+        // Exact difference 0.50000000002 ns: rounded down, 0.
         #expect(c.offsetNanoseconds == 0)
-        #expect(c.utc.nanoseconds(since: system) == 0)
+        var whole = compareSpec()
+        whole.timeFrac = 18_446_744_074  // exactly 1 ns, rounded up: floor gives 1 ns
+        let onTheNanosecond = try #require(try whole.clockData().compare(with: bracket))
+        #expect(onTheNanosecond.offsetNanoseconds == 0)
     }
 
     /// Half a window beyond 2^65 ns saturates at UInt64.max; halving an

@@ -1,7 +1,7 @@
 // vmclock-bench: what one read of the vmclock page costs, and how wide the
 // cross-timestamp window is, measured with ordo-one/package-benchmark.
 //
-//   swift package --scratch-path .build-release benchmark --target vmclock-bench
+//   swift package --scratch-path .build-release benchmark --target vmclock-bench --no-progress
 //
 // This target lives under a folder named `Benchmarks` because the benchmark
 // plugin finds its targets that way. It is an executable target, not a test:
@@ -32,6 +32,8 @@ enum Metric {
     /// Per-call time from the benchmark's own timer, in picoseconds: the
     /// harness's wall-clock row rounds to whole ns, too coarse for ~20 ns calls.
     static var picoseconds: BenchmarkMetric { .custom("own timer (ps/op)", polarity: .prefersSmaller, useScalingFactor: false) }
+    /// One call timed alone with SystemClock.monotonicNanoseconds(), in ns.
+    static var singleCall: BenchmarkMetric { .custom("one call, own timer (ns)", polarity: .prefersSmaller, useScalingFactor: false) }
     /// CrossTimestamp bracket width, in ns at the page's period.
     static var window: BenchmarkMetric { .custom("window (ns)", polarity: .prefersSmaller, useScalingFactor: false) }
     /// getrusage(RUSAGE_SELF).ru_maxrss. Caution: Linux carries ru_maxrss
@@ -45,7 +47,7 @@ enum Metric {
 private var countUnits: [BenchmarkMetric: BenchmarkUnits] {
     [
         Metric.ratio: .count, Metric.picoseconds: .count, Metric.window: .count, Metric.maxRSS: .count,
-        Metric.peakRSS: .count,
+        Metric.peakRSS: .count, Metric.singleCall: .count,
     ]
 }
 
@@ -67,10 +69,11 @@ private var perBracket: Benchmark.Configuration {
 
 /// One call per sample, unscaled: the latency of a lone read (as a daemon
 /// polling every 10 ms does it) and its exact allocation count. The
-/// harness's timer overhead is inside these figures.
+/// harness's wall-clock row carries its own per-sample overhead; the
+/// "one call" row carries one clock_gettime(CLOCK_MONOTONIC) instead.
 private var single: Benchmark.Configuration {
     .init(
-        metrics: [.wallClock, .mallocCountTotal, Metric.maxRSS, Metric.peakRSS],
+        metrics: [.wallClock, .mallocCountTotal, Metric.singleCall, Metric.maxRSS, Metric.peakRSS],
         timeUnits: .nanoseconds, units: countUnits, warmupIterations: 1_000,
         scalingFactor: .one, maxDuration: .seconds(3), maxIterations: 200_000)
 }
@@ -210,7 +213,7 @@ private func windowSample(_ benchmark: Benchmark, attempts: Int) {
     recordMaxRSS(benchmark)
 }
 
-/// The read the brief names: snapshot, clock data, UTC at a fresh counter read.
+/// The read of benchmarks 02, 03 and 10: snapshot, clock data, UTC at a fresh counter read.
 @inline(__always)
 private func readUTC(_ device: VMClockDevice) -> Bool {
     guard let page = try? device.snapshot(),
@@ -323,7 +326,14 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark(
         "10 single read, mmap: snapshot + clockData + utc, one per sample", configuration: single,
         closure: { benchmark in
-            if !readUTC(fixture.mmapDevice) { benchmark.error("read failed") }
+            let device = fixture.mmapDevice
+            benchmark.startMeasurement()
+            let start = SystemClock.monotonicNanoseconds()
+            let succeeded = readUTC(device)
+            let elapsed = SystemClock.monotonicNanoseconds() - start
+            benchmark.stopMeasurement()
+            if !succeeded { benchmark.error("read failed") }
+            benchmark.measurement(Metric.singleCall, Int(elapsed))
             recordMaxRSS(benchmark)
         },
         setup: setUpFixture, teardown: tearDownFixture)

@@ -39,7 +39,8 @@ final class ChronyProcess {
     let commandPath: String
     let pidfilePath: String
     let stderrPath: String
-    private var process: Process?
+    private var childPID: pid_t?
+    private var lastWaitStatus: Int32 = 0
 
     /// Writes the config and starts chronyd. `refclockOptions` go at the end of
     /// the refclock line (`noselect`, …); `extraLines` at the end of the file.
@@ -63,37 +64,31 @@ final class ChronyProcess {
         try start()
     }
 
-    var isRunning: Bool { process?.isRunning ?? false }
-    var pid: Int32? { process?.processIdentifier }
+    /// chronyd's pid while it runs (it stays in the foreground: `-d`).
+    var pid: pid_t? { isRunning ? childPID : nil }
+
+    var isRunning: Bool { !reap(blocking: false) }
 
     /// chronyd's log so far (all starts: the file is appended to).
     var log: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
     /// Starts `chronyd -x -d -f CONF` and waits (at most `timeout`) until both
     /// its sockets exist. Throws with its log if it exits or times out.
+    ///
+    /// Spawned with posix_spawn rather than Foundation's Process: a child of
+    /// the test process inherits its blocked-signal mask, which blocks SIGTERM
+    /// (seen: SigBlk fffffffe3bfbea27 in /proc/PID/status), so chronyd would
+    /// never see our SIGTERM, be SIGKILLed after 5 s and leave its command
+    /// socket behind. Here chronyd gets an empty mask, default dispositions,
+    /// /dev/null as stdin, the log file as stdout and stderr, and no other
+    /// inherited descriptor (which could hold another test's pipe open).
     func start(timeout: Double = 10) throws {
         precondition(!isRunning, "chronyd is already running")
-        if !FileManager.default.fileExists(atPath: stderrPath) {
-            FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        }
-        guard let logHandle = FileHandle(forWritingAtPath: stderrPath) else {
-            throw StartFailure(reason: "cannot open \(stderrPath)", log: "")
-        }
-        defer { try? logHandle.close() }
-        _ = try? logHandle.seekToEnd()
         // A command socket left by a crashed chronyd would look like a ready
         // one; chronyd replaces the refclock socket itself.
         unlink(commandPath)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.chronydPath)
-        // -x: never adjust the system clock. -d: stay in the foreground (so
-        // the pid we hold is chronyd's own) and log to stderr.
-        process.arguments = ["-x", "-d", "-f", configPath]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = logHandle
-        process.standardError = logHandle
-        try process.run()
-        self.process = process
+        childPID = try Self.spawn(
+            [Self.chronydPath, "-x", "-d", "-f", configPath], output: stderrPath)
 
         let deadline = Date().addingTimeInterval(timeout)
         while true {
@@ -105,10 +100,9 @@ final class ChronyProcess {
                 // command socket existing means both are fresh.
                 return
             }
-            if !process.isRunning {
-                self.process = nil
+            if !isRunning {
                 removePidfile()
-                throw StartFailure(reason: "exited with status \(process.terminationStatus)", log: log)
+                throw StartFailure(reason: "exited (wait status \(lastWaitStatus))", log: log)
             }
             if Date() > deadline {
                 stop()
@@ -124,26 +118,78 @@ final class ChronyProcess {
     /// command socket is gone afterwards (chronyd removes it from its own
     /// directory); the root-owned refclock socket stays, unbound.
     func stop() {
-        guard let process else { return }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
+        guard let pid = childPID else { return }
+        if isRunning {
+            kill(pid, SIGTERM)
             let deadline = Date().addingTimeInterval(5)
-            while process.isRunning && Date() < deadline { usleep(10_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            while isRunning && Date() < deadline { usleep(10_000) }
+            if isRunning { kill(pid, SIGKILL) }
         }
-        process.waitUntilExit()
-        self.process = nil
+        _ = reap(blocking: true)
         removePidfile()
     }
 
     /// SIGKILL to our own chronyd, as if it crashed: both its sockets stay
     /// behind as files nobody is bound to.
     func crash() {
-        guard let process else { return }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        self.process = nil
+        guard let pid = childPID else { return }
+        if isRunning { kill(pid, SIGKILL) }
+        _ = reap(blocking: true)
         removePidfile()
+    }
+
+    /// True once our child has exited (and is reaped), or if there is none.
+    private func reap(blocking: Bool) -> Bool {
+        guard let pid = childPID else { return true }
+        var status: Int32 = 0
+        let result = waitpid(pid, &status, blocking ? 0 : WNOHANG)
+        if result == pid || (result < 0 && errno == ECHILD) {
+            childPID = nil
+            lastWaitStatus = status
+            return true
+        }
+        return false
+    }
+
+    /// posix_spawn with a clean signal state and only fds 0–2 (see `start`).
+    private static func spawn(_ arguments: [String], output: String) throws -> pid_t {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Everything else open in this process (listed from /proc/self/fd;
+        // glibc's addclosefrom_np is not visible to Swift). A descriptor
+        // closed meanwhile makes the child's close fail with EBADF, which
+        // posix_spawn ignores.
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for fd in open.compactMap({ Int32($0) }) where fd > 2 {
+            posix_spawn_file_actions_addclose(&actions, fd)
+        }
+
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let variables: [String] = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"]
+        let environment: [UnsafeMutablePointer<CChar>?] = variables.map { strdup($0) } + [nil]
+        defer { environment.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environment)
+        guard result == 0 else {
+            throw StartFailure(reason: "posix_spawn \(arguments[0]): \(String(cString: strerror(result)))", log: "")
+        }
+        return pid
     }
 
     /// Stop, then start again with the same config.
