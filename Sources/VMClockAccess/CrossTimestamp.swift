@@ -11,7 +11,8 @@ public enum CrossTimestamp {
         var best = bracketOnce(clock)
         for _ in 1..<max(attempts, 1) {
             let next = bracketOnce(clock)
-            if next.windowTicks < best.windowTicks { best = next }
+            // An inverted bracket never wins, however narrow it looks.
+            if best.isInverted || (!next.isInverted && next.windowTicks < best.windowTicks) { best = next }
         }
         return best
     }

@@ -11,9 +11,12 @@ public struct CounterBracket: Sendable, Equatable {
         self.system = system
     }
 
-    /// Ticks between the two counter reads (0 if the counter went backwards,
-    /// which a caller must already have rejected).
-    public var windowTicks: UInt64 { counterAfter &- counterBefore }
+    /// The counter went backwards inside the bracket (another CPU's counter,
+    /// or a broken one): the bracket says nothing.
+    public var isInverted: Bool { counterAfter < counterBefore }
+
+    /// Ticks between the two counter reads; 0 for an inverted bracket.
+    public var windowTicks: UInt64 { isInverted ? 0 : counterAfter - counterBefore }
 
     /// The counter reading paired with `system`: the middle of the bracket.
     public var counterMidpoint: UInt64 { counterBefore + windowTicks / 2 }
@@ -45,7 +48,7 @@ extension ClockData {
     /// Compares the page's UTC with the system clock read inside `bracket`.
     /// Nil if the page gives no UTC at that reading or the bracket is inverted.
     public func compare(with bracket: CounterBracket) -> SystemComparison? {
-        guard bracket.counterAfter >= bracket.counterBefore else { return nil }
+        guard !bracket.isInverted else { return nil }
         let counter = bracket.counterMidpoint
         guard let utc = utc(atCounter: counter) else { return nil }
         return SystemComparison(
