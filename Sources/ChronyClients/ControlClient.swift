@@ -45,7 +45,8 @@ public final class ControlClient {
         let directory = serverPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         do {
             socket = try UnixDatagramSocket()
-            try socket.bind(path: clientPath ?? "\(directory)/vmclockd.\(getpid()).sock", mode: 0o666)
+            let name = "vmclockd.\(getpid()).\(UInt32.random(in: 0...UInt32.max)).sock"  // unique per client
+            try socket.bind(path: clientPath ?? "\(directory)/\(name)", mode: 0o666)
         } catch {
             // No directory to bind in: chronyd has not created its socket directory.
             throw error == .noSuchFileOrDirectory ? .unreachable(path: serverPath, error) : .socket(error)

@@ -117,7 +117,8 @@ public struct TrackingReport: Sendable, Equatable {
     public var referenceID: UInt32
     /// When the reference was last updated (seconds since the epoch).
     public var referenceTime: Double
-    /// The offset chronyd is still correcting (system time − true time), s.
+    /// The offset chronyd is still correcting, s: true time − system time
+    /// (positive when the system clock is slow; `chronyc tracking`'s "System time").
     public var currentCorrection: Double
     public var lastOffset: Double
 

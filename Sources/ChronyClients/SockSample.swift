@@ -1,6 +1,7 @@
 /// One sample for chronyd's SOCK refclock driver (refclock_sock.c): exactly
 /// `struct sock_sample` in native byte order, 40 bytes on 64-bit Linux.
-/// chronyd silently drops a datagram of any other length or magic.
+/// chronyd silently drops a shorter datagram or one with another magic
+/// (4.3 reads the first 40 bytes of a longer one; we never send one).
 public struct SockSample: Sendable, Equatable {
     /// The leap field: what chronyd should do at the end of this day.
     public enum Leap: Int32, Sendable {

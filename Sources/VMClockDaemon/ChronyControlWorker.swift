@@ -43,7 +43,12 @@ final class ChronyControlWorker: Sendable {
                 if client == nil { client = try ControlClient(serverPath: serverPath) }
                 return .replied(command, try client!.request(command))
             } catch {
-                if case .socket = error { client = nil }
+                // Rebind next time: chronyd's socket directory may have been
+                // recreated under our reply socket, which then never hears back.
+                switch error {
+                case .socket, .noReply, .unreachable: client = nil
+                case .refused: break
+                }
                 return .failed(command, error)
             }
         }

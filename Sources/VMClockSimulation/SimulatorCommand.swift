@@ -18,8 +18,8 @@ public enum SimulatorCommand: Equatable {
     case quit
 
     public static let usage = """
-        commands (one per line; each is acknowledged with "ok seq=… marker=… generation=… offset_ns=…"
-        once published, or "error: …"):
+        commands (one per line; each is acknowledged with "ok seq=… marker=… generation=… offset_ns=…
+        published_ns=…" once published (published_ns: CLOCK_REALTIME right after), or "error: …"):
           set key=value ...            change settings (keys as on the command line)
           disrupt [step_ns=N] [period_error_ppm=X]
                                        migration: new disruption_marker, optional time step and period change

@@ -45,14 +45,19 @@ public final class SimulatorLoop {
         Int64(max(host.settings.updateIntervalMilliseconds, 0) * 1e6)
     }
 
+    /// CLOCK_REALTIME (ns) just after the last publication: when a reader
+    /// could first have seen it.
+    private var publishedNanoseconds: Int64 = 0
+
     private var state: String {
-        "seq=\(writer?.seqCount ?? 0) marker=\(host.disruptionMarker) generation=\(host.vmGenerationCounter) offset_ns=\(host.settings.offsetNanoseconds)"
+        "seq=\(writer?.seqCount ?? 0) marker=\(host.disruptionMarker) generation=\(host.vmGenerationCounter) offset_ns=\(host.settings.offsetNanoseconds) published_ns=\(publishedNanoseconds)"
     }
 
     private func publish() {
         guard let writer else { return }
         writer.writeDelayMicroseconds = host.settings.writeDelayMicroseconds
         writer.publish(host.image())
+        publishedNanoseconds = SystemClock.realtime().nanosecondsSinceEpoch ?? 0
     }
 
     /// Applies one command; false to stop.

@@ -20,8 +20,8 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let level = logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+        LoggingSystem.bootstrap { _ in
+            var handler = PlainTextLogHandler()
             handler.logLevel = level
             return handler
         }
