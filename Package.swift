@@ -7,6 +7,7 @@ import PackageDescription
 //   VMClockAccess    the device: mmap/pread, seqlock snapshots, cross-timestamps
 //   ChronyClients    chronyd's SOCK refclock and command (cmdmon) protocols
 //   VMClockDaemon    the state machine (pure) and the loop that runs it
+//   CSystemd, VMClockService  systemd: readiness, watchdog, status, journal
 //   VMClockSimulation  the page writer behind vmclock-sim
 //   vmclockd, vmclock-sim  command-line front ends
 let package = Package(
@@ -44,6 +45,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .target(
+            name: "VMClockService",
+            dependencies: [
+                "CSystemd", "VMClockDaemon",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .target(
             name: "VMClockSimulation",
             dependencies: [
@@ -53,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "vmclockd",
             dependencies: [
-                "VMClockPage", "VMClockAccess", "VMClockDaemon",
+                "VMClockPage", "VMClockAccess", "VMClockDaemon", "VMClockService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -83,7 +91,10 @@ let package = Package(
             ]),
         .testTarget(
             name: "VMClockDaemonTests",
-            dependencies: ["VMClockDaemon", "VMClockPage", "VMClockAccess", "VMClockSimulation", "ChronyClients"]),
+            dependencies: [
+                "VMClockDaemon", "VMClockPage", "VMClockAccess", "VMClockSimulation", "ChronyClients", "VMClockService",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

@@ -12,11 +12,15 @@ final class ChronyControlWorker: Sendable {
     }
 
     private let serverPath: String
+    private let replyPath: String?
     private let queue = DispatchQueue(label: "vmclockd.chrony-control")
     private let outcomes = Mutex<[Outcome]>([])
     private let client = Mutex<ControlClient?>(nil)
 
-    init(serverPath: String) { self.serverPath = serverPath }
+    init(serverPath: String, replyPath: String?) {
+        self.serverPath = serverPath
+        self.replyPath = replyPath
+    }
 
     /// Sends the commands in order, stopping at the first failure.
     func submit(_ commands: [ControlCommand]) {
@@ -40,7 +44,7 @@ final class ChronyControlWorker: Sendable {
     private func perform(_ command: ControlCommand) -> Outcome {
         client.withLock { client in
             do throws(ControlClient.Failure) {
-                if client == nil { client = try ControlClient(serverPath: serverPath) }
+                if client == nil { client = try ControlClient(serverPath: serverPath, clientPath: replyPath) }
                 return .replied(command, try client!.request(command))
             } catch {
                 // Rebind next time: chronyd's socket directory may have been

@@ -12,6 +12,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var refclockSocketPath = "/run/chrony/vmclock.sock"
     /// chronyd's command socket (Debian's default).
     public var controlSocketPath = "/run/chrony/chronyd.sock"
+    /// Where vmclockd binds the socket chronyd replies to; nil: next to the
+    /// command socket, as chronyc does.
+    public var controlReplySocketPath: String?
     /// Seconds between samples sent to chronyd (1/16 … 16 s).
     public var sampleInterval = 1.0
     /// Seconds between looks at the page, far more often than samples, so a

@@ -25,6 +25,10 @@ public final class DaemonRunner {
     private var refclockTrouble = false
     /// Called after every look at the page (systemd status and watchdog).
     public var onLook: ((DaemonRunner) -> Void)?
+    /// Called on SIGHUP, before the device is reopened.
+    public var onReload: (() -> Void)?
+    /// The last look found the device open (whatever its page said).
+    public private(set) var deviceIsOpen = false
     /// The latest offset sent, for status lines.
     public private(set) var lastSent: SampleBuilder.Built?
 
@@ -42,7 +46,8 @@ public final class DaemonRunner {
         core = DaemonCore(configuration: configuration, nativeCounter: Counter.native)
         device = ReopeningDevice(path: configuration.devicePath)
         refclock = try RefclockSocket(path: configuration.refclockSocketPath)
-        control = ChronyControlWorker(serverPath: configuration.controlSocketPath)
+        control = ChronyControlWorker(
+            serverPath: configuration.controlSocketPath, replyPath: configuration.controlReplySocketPath)
     }
 
     /// Runs until SIGTERM or SIGINT; returns the signal that stopped it.
@@ -57,6 +62,7 @@ public final class DaemonRunner {
                     logger.notice("stopping on signal \(signal)")
                     return signal
                 case .reopen:
+                    onReload?()
                     logger.notice("SIGHUP: reopening \(configuration.devicePath)")
                     device.close()
                 }
@@ -76,6 +82,7 @@ public final class DaemonRunner {
     private func look(sampleDue: Bool) {
         statistics.looks += 1
         let (observation, reading) = observe(withSystemClock: sampleDue)
+        if case .unavailable = observation { deviceIsOpen = false } else { deviceIsOpen = true }
         let now = SystemClock.monotonicNanoseconds()
         perform(core.observe(observation, now: now), now: now)
         if sampleDue, core.wantsTracking { control.submit([.tracking]) }
@@ -185,7 +192,7 @@ public final class DaemonRunner {
         for effect in effects {
             switch effect {
             case .log(let event):
-                logger.log(level: event.isWarning ? .warning : .notice, "\(event.message)")
+                logger.log(level: event.isWarning ? .warning : .notice, "\(event.message)", metadata: metadata(for: event))
                 if case .stateChanged(_, .tracking) = event { limiter.clear("withheld") }
             case .resetChronySources:
                 control.submit([.resetSources, .burst])
@@ -216,9 +223,31 @@ public final class DaemonRunner {
         }
     }
 
+    /// Structured fields for the journal, now.
+    public func metadata(for event: DaemonEvent? = nil) -> Logger.Metadata {
+        Self.metadata(core: core, lastSent: lastSent, event: event)
+    }
+
+    /// The state and the page's identity, the last sample's offset and
+    /// bound, and the event's MESSAGE_ID.
+    public static func metadata(core: DaemonCore, lastSent: SampleBuilder.Built?, event: DaemonEvent?) -> Logger.Metadata {
+        var fields: Logger.Metadata = ["state": "\(core.state.label)"]
+        if let identity = core.identity {
+            fields["disruption_marker"] = "\(identity.disruptionMarker)"
+            if let generation = identity.vmGenerationCounter { fields["vm_generation_counter"] = "\(generation)" }
+        }
+        if let lastSent {
+            fields["offset_ns"] = "\(lastSent.offsetNanoseconds)"
+            fields["bound_ns"] = "\(lastSent.boundNanoseconds)"
+        }
+        if let id = event?.messageID { fields["message_id"] = "\(id.rawValue)" }
+        return fields
+    }
+
     private func rateLimited(_ kind: String, now: Int64, _ level: Logger.Level, _ message: String) {
         guard let suppressed = limiter.admit(kind, now: now) else { return }
-        logger.log(level: level, "\(message)\(suppressed > 0 ? " (\(suppressed) more like this since the last report)" : "")")
+        logger.log(level: level, "\(message)\(suppressed > 0 ? " (\(suppressed) more like this since the last report)" : "")",
+                   metadata: metadata())
     }
 
     // MARK: - waiting

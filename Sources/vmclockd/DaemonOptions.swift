@@ -14,6 +14,9 @@ struct DaemonOptions: ParsableArguments {
     @Option(help: "chronyd's command socket (bindcmdaddress).")
     var controlSocket = DaemonConfiguration().controlSocketPath
 
+    @Option(help: "Where to bind the socket chronyd replies to (default: next to its command socket).")
+    var controlReplySocket: String?
+
     @Option(help: "Seconds between samples sent to chronyd (1/16 to 16).")
     var interval = DaemonConfiguration().sampleInterval
 
@@ -59,6 +62,7 @@ struct DaemonOptions: ParsableArguments {
         c.devicePath = device
         c.refclockSocketPath = refclockSocket
         c.controlSocketPath = controlSocket
+        c.controlReplySocketPath = controlReplySocket
         c.sampleInterval = interval
         c.watchInterval = watchInterval
         c.maxError = maxError

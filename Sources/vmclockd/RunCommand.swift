@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import VMClockDaemon
+import VMClockService
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,8 +21,9 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let level = logLevel
+        let journal = JournalLogHandler.standardErrorIsJournal
         LoggingSystem.bootstrap { _ in
-            var handler = PlainTextLogHandler()
+            var handler: any LogHandler = journal ? JournalLogHandler() : PlainTextLogHandler()
             handler.logLevel = level
             return handler
         }
@@ -34,8 +36,11 @@ struct RunCommand: ParsableCommand {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }
+        let supervisor = ServiceSupervisor()
+        supervisor.attach(to: runner)
         logger.notice("started: device \(configuration.devicePath), samples every \(configuration.sampleInterval) s to \(configuration.refclockSocketPath), promise \(configuration.maxError) s; chronyd needs: \(configuration.chronyRefclockLine)")
         _ = runner.run()
+        supervisor.stopping()
     }
 }
 

@@ -6,8 +6,8 @@ import VMClockAccess
 import VMClockPage
 
 /// Readable lines on standard error for when vmclockd runs outside systemd:
-/// UTC time to the microsecond (reaction times are read off these), level,
-/// message, and metadata as key=value.
+/// UTC time to the microsecond (reaction times are read off these), level
+/// and message. The structured fields go to the journal only.
 public struct PlainTextLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
@@ -27,9 +27,7 @@ public struct PlainTextLogHandler: LogHandler {
         let date = CivilDate(secondsSinceEpoch: now.seconds)
         let second = now.seconds - date.startOfDaySeconds
         let stamp = "\(date.year)-\(pad(date.month, 2))-\(pad(date.day, 2))T\(pad(second / 3600, 2)):\(pad(second / 60 % 60, 2)):\(pad(second % 60, 2)).\(pad(now.nanoseconds / 1000, 6))Z"
-        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        let fields = merged.isEmpty ? "" : " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        write("\(stamp) \(event.level) \(event.message)\(fields)\n")
+        write("\(stamp) \(event.level) \(event.message)\n")
     }
 
     public static let standardError: @Sendable (String) -> Void = { line in

@@ -8,6 +8,10 @@ enum Products {
         return exe.deletingLastPathComponent()
     }()
 
+    /// The repository (for its packaging files), from this source file's place.
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
     static var simulator: URL { directory.appendingPathComponent("vmclock-sim") }
     static var vmclockd: URL { directory.appendingPathComponent("vmclockd") }
 }

@@ -1,0 +1,335 @@
+import ChronyClients
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What every phase needs: the binaries, a work folder, the report.
+final class Bench {
+    let vmclockd: String
+    let simulator: String
+    let work: String
+    let offsetNanoseconds: Int64
+    private(set) var report: [String] = []
+
+    init(vmclockd: String, simulator: String, work: String, offsetNanoseconds: Int64) {
+        self.vmclockd = vmclockd
+        self.simulator = simulator
+        self.work = work
+        self.offsetNanoseconds = offsetNanoseconds
+    }
+
+    func say(_ line: String = "") {
+        report.append(line)
+        print(line)
+    }
+
+    func progress(_ line: String) { printError("[\(fixed(Double(monotonicNanoseconds() - started) * 1e-9, 0)) s] \(line)") }
+    private let started = monotonicNanoseconds()
+
+    /// `vmclockd run` with these options, its standard error (the log) to `log`.
+    func startDaemon(_ options: [String], log: String) throws -> Child {
+        try Child(name: "vmclockd", arguments: [vmclockd, "run"] + options, stdout: .file(log), stderr: .file(log))
+    }
+
+    /// Waits for the first datagram on `recorder`.
+    func firstDatagram(_ recorder: Recorder, daemon: Child, within seconds: Double) throws -> Recorder.Datagram {
+        let deadline = monotonicNanoseconds() + Int64(seconds * 1e9)
+        while monotonicNanoseconds() < deadline {
+            try checkInterruption()
+            if daemon.hasExited { throw BenchError("vmclockd exited (\(daemon.exitDescription)) before sending a sample") }
+            if let first = recorder.receive(waitingUpTo: 50).first { return first }
+        }
+        throw BenchError("no sample from vmclockd within \(seconds) s")
+    }
+
+    /// SIGTERM; the time to exit and how it exited.
+    func stopDaemon(_ daemon: Child) -> String {
+        let seconds = daemon.stop()
+        return "SIGTERM → \(daemon.exitDescription) after \(fixed(seconds * 1000, 1)) ms"
+    }
+
+    func lifetimeCPU(_ child: Child) -> Double {
+        let u = child.usage
+        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6
+    }
+}
+
+// MARK: - 1 + 3a: sample accuracy and CPU per sample at 16 Hz
+
+extension Bench {
+    func accuracy(samples target: Int, interval: Double) throws {
+        let dir = "\(work)/accuracy"
+        try makeDirectory(dir)
+        let sim = try Simulator(
+            binary: simulator, page: "\(dir)/vmclock0", settings: ["offset_ns=\(offsetNanoseconds)"],
+            stderr: "\(dir)/vmclock-sim.stderr")
+        defer { sim.stop() }
+        let recorder = try Recorder(path: "\(dir)/refclock.sock")
+        let options = [
+            "--device", sim.page, "--refclock-socket", recorder.path,
+            // No chronyd here: nothing in this phase talks to it.
+            "--control-socket", "\(dir)/no-chronyd/chronyd.sock", "--interval", "\(interval)",
+        ]
+        let started = monotonicNanoseconds()
+        let daemon = try startDaemon(options, log: "\(dir)/vmclockd.log")
+        defer { daemon.stop() }
+        progress("accuracy: vmclockd \(options.joined(separator: " ")) (pid \(daemon.pid)); collecting \(target) samples")
+
+        var datagrams = [try firstDatagram(recorder, daemon: daemon, within: 30)]
+        let startUp = Double(monotonicNanoseconds() - started) * 1e-9
+        let first = try ProcSnapshot.take(daemon.pid)
+        let deadline = monotonicNanoseconds() + Int64((Double(target) * interval * 1.5 + 60) * 1e9)
+        var nextReport = monotonicNanoseconds() + 60_000_000_000
+        while datagrams.count < target {
+            try checkInterruption()
+            if daemon.hasExited { throw BenchError("vmclockd exited (\(daemon.exitDescription)) during the run") }
+            guard monotonicNanoseconds() < deadline else { throw BenchError("only \(datagrams.count) samples in time") }
+            datagrams += recorder.receive(waitingUpTo: 100)
+            if monotonicNanoseconds() > nextReport {
+                progress("accuracy: \(datagrams.count) samples")
+                nextReport += 60_000_000_000
+            }
+        }
+        let last = try ProcSnapshot.take(daemon.pid)
+        let stopped = stopDaemon(daemon)
+        let lifetime = Double(monotonicNanoseconds() - started) * 1e-9
+
+        let injected = Double(offsetNanoseconds) * 1e-9
+        let wellFormed = datagrams.filter(\.isWellFormed)
+        let errors = wellFormed.map { ($0.offset - injected) * 1e9 }
+        let absolute = Summary(errors.map(abs))
+        let signed = Summary(errors)
+        let spacing = zip(wellFormed.dropFirst(), wellFormed).map { Double($0.systemNanoseconds - $1.systemNanoseconds) * 1e-6 }
+        let spacingSummary = Summary(spacing)
+        let missing = spacing.filter { $0 > interval * 1500 }.reduce(0) { $0 + Int(($1 / (interval * 1000)).rounded()) - 1 }
+        let latency = Summary(wellFormed.map { Double($0.receivedNanoseconds - $0.systemNanoseconds) * 1e-3 })
+        let leaps = Set(wellFormed.map(\.leap))
+        let use = CPUUse(from: first, to: last)
+        let perSample = use.cpuSeconds / Double(datagrams.count - 1)
+
+        var csv = "index,tv_sec,tv_usec,offset_s,error_ns,received_realtime_ns,length,magic,pulse,leap,pad\n"
+        for (i, d) in datagrams.enumerated() {
+            csv += "\(i),\(d.seconds),\(d.microseconds),\(d.offset),\((d.offset - injected) * 1e9),\(d.receivedNanoseconds),\(d.length),\(d.magic),\(d.pulse),\(d.leap),\(d.pad)\n"
+        }
+        try writeFile("\(dir)/samples.csv", csv)
+
+        say("## 1. Sample accuracy (vmclockd run --interval \(interval), vmclock-sim offset_ns=\(offsetNanoseconds))")
+        say()
+        say("start-up to first sample: \(fixed(startUp, 2)) s; collected \(datagrams.count) datagrams over \(fixed(use.wallSeconds, 1)) s (\(fixed(Double(datagrams.count - 1) / use.wallSeconds, 3)) /s)")
+        say("well-formed (40 bytes, magic SOCK, pulse 0, pad 0): \(wellFormed.count); malformed: \(datagrams.count - wellFormed.count); leap values seen: \(leaps.sorted())")
+        say("error = offset − injected (offset: true − system at tv, as chronyd reads it), ns:")
+        say("  signed:   mean \(fixed(signed.mean, 1))  stddev \(fixed(signed.standardDeviation, 1))  min \(fixed(signed.minimum, 1))  p50 \(fixed(signed.p50, 1))  max \(fixed(signed.maximum, 1))")
+        say("  |error|:  mean \(fixed(absolute.mean, 1))  stddev \(fixed(absolute.standardDeviation, 1))  p50 \(fixed(absolute.p50, 1))  p90 \(fixed(absolute.p90, 1))  p99 \(fixed(absolute.p99, 1))  p99.9 \(fixed(absolute.p999, 1))  max \(fixed(absolute.maximum, 1))")
+        say("tv spacing, ms: p50 \(fixed(spacingSummary.p50, 3))  p99 \(fixed(spacingSummary.p99, 3))  min \(fixed(spacingSummary.minimum, 3))  max \(fixed(spacingSummary.maximum, 3)); samples missing from the 1/\(interval) s schedule: \(missing)")
+        say("tv → datagram received by the benchmark, µs: p50 \(fixed(latency.p50, 1))  p99 \(fixed(latency.p99, 1))  max \(fixed(latency.maximum, 1))")
+        say()
+        say("## 3a. CPU per sample and memory at 16 Hz (same daemon, first to last sample)")
+        say()
+        say("utime+stime (/proc/\(daemon.pid)/stat): \(use.ticks) ticks = \(fixed(use.cpuSeconds, 2)) s over \(fixed(use.wallSeconds, 1)) s = \(fixed(use.percentOfCore, 3)) % of one core (±\(fixed(use.tickResolutionPercent, 3)) % tick resolution)")
+        say("CPU per sample: \(fixed(perSample * 1e6, 1)) µs (\(datagrams.count - 1) samples; every sample interval also holds \(Int((interval / 0.010).rounded(.up))) looks at the page)")
+        say("schedstat, live threads: \(fixed(use.liveThreadsRuntimeSeconds, 3)) s = \(fixed(use.percentOfCoreSchedstat, 3)) % → \(fixed(use.liveThreadsRuntimeSeconds / Double(datagrams.count - 1) * 1e6, 1)) µs per sample")
+        say("context switches (all live threads): \(fixed(use.switchesPerSecond, 1)) /s; threads: \(last.threads)")
+        say("memory at the end: VmHWM \(last.vmHWM) KiB, VmRSS \(last.vmRSS) KiB (RssAnon \(last.rssAnon), RssFile \(last.rssFile)); at the first sample: VmHWM \(first.vmHWM), VmRSS \(first.vmRSS) KiB")
+        say("whole life (wait4 rusage, \(fixed(lifetime, 1)) s incl. start-up): CPU \(fixed(lifetimeCPU(daemon), 3)) s = \(fixed(lifetimeCPU(daemon) / lifetime * 100, 3)) %; ru_maxrss \(daemon.usage.ru_maxrss) KiB (inherits the spawner's high-water mark: not the daemon's)")
+        say("stop: \(stopped)")
+        say()
+    }
+}
+
+// MARK: - 3b: idle CPU at default settings
+
+extension Bench {
+    func idle(seconds: Double) throws {
+        let dir = "\(work)/idle"
+        try makeDirectory(dir)
+        let sim = try Simulator(
+            binary: simulator, page: "\(dir)/vmclock0", settings: ["offset_ns=\(offsetNanoseconds)"],
+            stderr: "\(dir)/vmclock-sim.stderr")
+        defer { sim.stop() }
+        let recorder = try Recorder(path: "\(dir)/refclock.sock")
+        let options = [
+            "--device", sim.page, "--refclock-socket", recorder.path, "--control-socket", "\(dir)/no-chronyd/chronyd.sock",
+        ]
+        let started = monotonicNanoseconds()
+        let daemon = try startDaemon(options, log: "\(dir)/vmclockd.log")
+        defer { daemon.stop() }
+        progress("idle: vmclockd \(options.joined(separator: " ")) (pid \(daemon.pid)), defaults otherwise; \(Int(seconds)) s")
+        _ = try firstDatagram(recorder, daemon: daemon, within: 30)
+        try pause(2)
+        _ = recorder.receive(waitingUpTo: 0)
+        let a = try ProcSnapshot.take(daemon.pid)
+        var samples = 0
+        let end = a.monotonicNanoseconds + Int64(seconds * 1e9)
+        while monotonicNanoseconds() < end {
+            try checkInterruption()
+            if daemon.hasExited { throw BenchError("vmclockd exited (\(daemon.exitDescription))") }
+            samples += recorder.receive(waitingUpTo: Int32(clamping: max(1, min(100, (end - monotonicNanoseconds()) / 1_000_000)))).count
+        }
+        let b = try ProcSnapshot.take(daemon.pid)
+        let stopped = stopDaemon(daemon)
+        let lifetime = Double(monotonicNanoseconds() - started) * 1e-9
+        let use = CPUUse(from: a, to: b)
+
+        say("## 3b. Idle CPU at default settings (--interval 1, --watch-interval 0.01), tracking")
+        say()
+        say("window: \(fixed(use.wallSeconds, 1)) s, from 2 s after the first sample; \(samples) samples sent in it")
+        say("utime+stime: \(use.ticks) ticks = \(fixed(use.cpuSeconds, 2)) s = \(fixed(use.percentOfCore, 3)) % of one core (±\(fixed(use.tickResolutionPercent, 3)) % tick resolution) = \(fixed(use.cpuSeconds / use.wallSeconds * 3600, 1)) CPU-s per hour")
+        say("schedstat, live threads: \(fixed(use.percentOfCoreSchedstat, 3)) % of one core = \(fixed(use.liveThreadsRuntimeSeconds / use.wallSeconds * 3600, 1)) CPU-s per hour")
+        say("context switches (wake-ups) of all live threads: \(fixed(use.switchesPerSecond, 1)) /s; threads: \(b.threads)")
+        say("memory at the end: VmHWM \(b.vmHWM) KiB, VmRSS \(b.vmRSS) KiB (RssAnon \(b.rssAnon), RssFile \(b.rssFile))")
+        say("whole life (wait4, \(fixed(lifetime, 1)) s incl. start-up): CPU \(fixed(lifetimeCPU(daemon), 3)) s = \(fixed(lifetimeCPU(daemon) / lifetime * 100, 3)) %")
+        say("stop: \(stopped)")
+        say()
+    }
+}
+
+// MARK: - 2: disruption reaction time, with a real private chronyd
+
+extension Bench {
+    struct Bump {
+        var delay: Double
+        var marker: String
+        var published: Int64
+        var disruption: Int64?
+        var resetDone: Int64?
+        var resetFailed: String?
+        var resumed: Int64?
+    }
+
+    func reaction(count: Int) throws {
+        let dir = "\(work)/reaction"
+        try makeDirectory(dir)
+        let chronyDir = "\(dir)/chronyd"
+        try makeDirectory(chronyDir)  // 0755: chronyd, as _chrony, creates cmd/ in it
+        let sim = try Simulator(
+            binary: simulator, page: "\(dir)/vmclock0", settings: ["offset_ns=\(offsetNanoseconds)"],
+            stderr: "\(dir)/vmclock-sim.stderr")
+        defer { sim.stop() }
+        let options = [
+            "--device", sim.page, "--refclock-socket", "\(chronyDir)/vmclock.sock",
+            "--control-socket", "\(chronyDir)/cmd/chronyd.sock",
+        ]
+        let refclockLine = try chronyConfigLine(options, log: "\(dir)/chrony-config.out")
+        let chronyd = try Chronyd(directory: chronyDir, refclockLine: refclockLine)
+        defer { chronyd.stop() }
+        let log = "\(dir)/vmclockd.log"
+        let daemon = try startDaemon(options, log: log)
+        defer { daemon.stop() }
+        progress("reaction: chronyd -x (pid \(chronyd.child.pid), '\(refclockLine)'); vmclockd \(options.joined(separator: " ")) (pid \(daemon.pid)); \(count) disruptions")
+        let tail = LogTail(path: log)
+        var pending: [String] = []
+        /// The next line (in order) that satisfies `match`, within `seconds`.
+        func await(_ seconds: Double, _ match: (String) -> Bool) throws -> String? {
+            let deadline = monotonicNanoseconds() + Int64(seconds * 1e9)
+            while true {
+                while !pending.isEmpty {
+                    let line = pending.removeFirst()
+                    if match(line) { return line }
+                }
+                try checkInterruption()
+                if daemon.hasExited { throw BenchError("vmclockd exited (\(daemon.exitDescription))") }
+                if monotonicNanoseconds() > deadline { return nil }
+                usleep(2_000)
+                pending += tail.newLines()
+            }
+        }
+        guard try await(30, { $0.contains("→ tracking") }) != nil else { throw BenchError("vmclockd did not start tracking within 30 s") }
+
+        var bumps: [Bump] = []
+        var generator = SystemRandomNumberGenerator()
+        var nextReport = monotonicNanoseconds() + 60_000_000_000
+        for _ in 0..<count {
+            // Resumed: wait a random 0.25–1.25 s, so the bump falls anywhere in
+            // the daemon's 10 ms watch cycle and its 1 s sample cycle.
+            let delay = Double.random(in: 0.25..<1.25, using: &generator)
+            try pause(delay)
+            pending += tail.newLines()
+            let ack = try sim.send("disrupt")
+            guard let marker = ack["marker"], let published = ack["published_ns"].flatMap(Int64.init) else {
+                throw BenchError("no marker/published_ns in vmclock-sim's ack: \(ack)")
+            }
+            var bump = Bump(delay: delay, marker: marker, published: published)
+            let disruption = try await(5) { line in
+                guard line.contains(" disruption: "), let range = line.range(of: "→ \(marker)") else { return false }
+                return line[range.upperBound...].first.map { !$0.isNumber } ?? true
+            }
+            bump.disruption = disruption.flatMap(logStamp)
+            if disruption != nil {
+                let reset = try await(5) { $0.contains("chronyd: reset sources done") || $0.contains("'reset sources' failed") }
+                if let reset, reset.contains("done") { bump.resetDone = logStamp(reset) } else { bump.resetFailed = reset ?? "no outcome within 5 s" }
+                bump.resumed = try await(30) { $0.contains("→ tracking") }.flatMap(logStamp)
+            }
+            bumps.append(bump)
+            if bump.resumed == nil {
+                progress("reaction: disruption \(bumps.count) not followed by a resume; stopping here")
+                break
+            }
+            if monotonicNanoseconds() > nextReport {
+                progress("reaction: \(bumps.count) disruptions")
+                nextReport += 60_000_000_000
+            }
+        }
+        let hwm = try ProcSnapshot.take(daemon.pid)
+        let stopped = stopDaemon(daemon)
+        let sourcestats = runChronyc(["-h", chronyd.commandPath, "-n", "sourcestats"], output: "\(dir)/chronyc-sourcestats.txt")
+
+        // chronyd's own share of (b): the round trip of `reset sources` over
+        // its command socket, from a client of our own, vmclockd stopped.
+        var roundTrips: [Double] = []
+        do {
+            let client = try ControlClient(serverPath: chronyd.commandPath)
+            for _ in 0..<200 {
+                let t0 = monotonicNanoseconds()
+                try client.request(.resetSources)
+                roundTrips.append(Double(monotonicNanoseconds() - t0) * 1e-3)
+            }
+        } catch {
+            say("reset sources round trip: \(error)")
+        }
+
+        var csv = "index,delay_s,marker,published_ns,disruption_log_ns,reset_done_log_ns,resumed_log_ns,reset_failed\n"
+        for (i, b) in bumps.enumerated() {
+            csv += "\(i),\(b.delay),\(b.marker),\(b.published),\(b.disruption.map(String.init) ?? ""),\(b.resetDone.map(String.init) ?? ""),\(b.resumed.map(String.init) ?? ""),\(b.resetFailed ?? "")\n"
+        }
+        try writeFile("\(dir)/disruptions.csv", csv)
+
+        let seen = bumps.compactMap { b in b.disruption.map { Double($0 - b.published) * 1e-6 } }
+        let reset = bumps.compactMap { b in b.resetDone.map { Double($0 - b.published) * 1e-6 } }
+        let gap = bumps.compactMap { b -> Double? in
+            guard let d = b.disruption, let r = b.resetDone else { return nil }
+            return Double(r - d) * 1e-6
+        }
+        let resume = bumps.compactMap { b in b.resumed.map { Double($0 - b.published) * 1e-3 } }
+        let (a, r, g, h, t) = (Summary(seen), Summary(reset), Summary(gap), Summary(resume), Summary(roundTrips))
+        let allLines = (readFile(log) ?? "").split(separator: "\n")
+        let errors = allLines.filter { $0.contains(" error ") || $0.contains(" critical ") }
+
+        say("## 2. Disruption reaction (vmclockd run defaults: --watch-interval 0.01; private chronyd -x)")
+        say()
+        say("\(bumps.count) disruptions (`disrupt` to vmclock-sim: new disruption_marker), each 0.25–1.25 s (uniform) after the daemon had resumed tracking")
+        say("(a) published_ns → the daemon's 'disruption:' line, ms: n \(a.count)  median \(fixed(a.p50, 2))  p90 \(fixed(a.p90, 2))  p99 \(fixed(a.p99, 2))  min \(fixed(a.minimum, 2))  max \(fixed(a.maximum, 2))  mean \(fixed(a.mean, 2))")
+        say("(b) published_ns → 'chronyd: reset sources done', ms: n \(r.count)  median \(fixed(r.p50, 2))  p90 \(fixed(r.p90, 2))  p99 \(fixed(r.p99, 2))  min \(fixed(r.minimum, 2))  max \(fixed(r.maximum, 2))  mean \(fixed(r.mean, 2))")
+        say("(b) − (a), ms: median \(fixed(g.p50, 2))  p99 \(fixed(g.p99, 2))  min \(fixed(g.minimum, 2))  max \(fixed(g.maximum, 2))")
+        say("reset sources failed or unanswered: \(bumps.filter { $0.resetFailed != nil }.count); disruptions not seen within 5 s: \(bumps.filter { $0.disruption == nil }.count)")
+        say("published_ns → '→ tracking' again, s: median \(fixed(h.p50, 3))  p99 \(fixed(h.p99, 3))  max \(fixed(h.maximum, 3))")
+        say("chronyd's own 'reset sources' round trip (200, our client, vmclockd stopped), µs: median \(fixed(t.p50, 1))  p99 \(fixed(t.p99, 1))  max \(fixed(t.maximum, 1))")
+        say("vmclockd: VmHWM \(hwm.vmHWM) KiB, VmRSS \(hwm.vmRSS) KiB at the end; \(errors.count) error lines in its log\(errors.first.map { " (first: \($0))" } ?? "")")
+        say("stop: \(stopped); chronyd's VMCK after the run: \(sourcestats.split(separator: "\n").first { $0.hasPrefix("VMCK") }.map(String.init) ?? "no VMCK row")")
+        say()
+    }
+
+    /// `vmclockd chrony-config OPTIONS`: the refclock line the daemon wants.
+    func chronyConfigLine(_ options: [String], log: String) throws -> String {
+        let child = try Child(name: "vmclockd chrony-config", arguments: [vmclockd, "chrony-config"] + options, stdout: .file(log), stderr: .file(log))
+        guard child.waitForExit(seconds: 10), child.exitedCleanly,
+            let line = readFile(log)?.split(separator: "\n").first, line.hasPrefix("refclock SOCK ")
+        else { throw BenchError("vmclockd chrony-config failed: \(readFile(log) ?? "")") }
+        return String(line)
+    }
+
+    func runChronyc(_ arguments: [String], output: String) -> String {
+        guard let child = try? Child(name: "chronyc", arguments: ["/usr/bin/chronyc"] + arguments, stdout: .file(output), stderr: .file(output)) else { return "" }
+        if !child.waitForExit(seconds: 10) { child.stop(signal: SIGKILL) }
+        return readFile(output) ?? ""
+    }
+}

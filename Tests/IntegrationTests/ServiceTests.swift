@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+
+extension LiveDevice {
+    /// vmclockd under a (test) service manager: the sd_notify sequence on a
+    /// NOTIFY_SOCKET of the test's own, and the packaged files' agreement.
+    @Suite struct Service {
+        @Test func notifiesReadyStatusWatchdogAndStopping() throws {
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            let sim = try SimulatorProcess(page: dir.path("page"))
+            defer { sim.stop() }
+            let notify = try NotifyListener(path: dir.path("notify"))
+
+            let process = Process()
+            process.executableURL = Products.vmclockd
+            process.arguments = [
+                "run", "--device", sim.pagePath, "--refclock-socket", dir.path("refclock.sock"),
+                "--control-socket", dir.path("chronyd.sock"), "--settle-time", "0",
+            ]
+            var environment = ProcessInfo.processInfo.environment
+            environment["NOTIFY_SOCKET"] = notify.path
+            environment["WATCHDOG_USEC"] = "200000"
+            environment.removeValue(forKey: "WATCHDOG_PID")
+            process.environment = environment
+            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            try process.run()
+            defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+
+            // Until tracking: READY=1 comes once the device is open and judged.
+            let untilTracking = try notify.collect(within: 10) { $0.contains { $0.hasPrefix("STATUS=tracking") } }
+            let ready = try #require(untilTracking.firstIndex { $0.message == "READY=1" })
+            let firstStatus = try #require(untilTracking.firstIndex { $0.message.hasPrefix("STATUS=") })
+            #expect(untilTracking[firstStatus].message.hasPrefix("STATUS=holding/calibrating"))
+            #expect(ready <= firstStatus + 1)
+            #expect(untilTracking.filter { $0.message == "READY=1" }.count == 1)
+
+            // The watchdog at half of WATCHDOG_USEC (100 ms), while the loop runs.
+            let pings = try notify.collect(within: 3) { $0.filter { $0.message == "WATCHDOG=1" }.count >= 12 }
+                .filter { $0.message == "WATCHDOG=1" }.map(\.received)
+            let gaps = zip(pings.dropFirst(), pings).map { $0.0.timeIntervalSince($0.1) }.sorted()
+            let median = gaps[gaps.count / 2]
+            #expect(median > 0.09 && median < 0.13, "median watchdog gap \(median) s")
+
+            kill(process.processIdentifier, SIGTERM)
+            let last = try notify.collect(within: 2) { $0.contains { $0.message == "STOPPING=1" } }
+            #expect(last.contains { $0.message == "STOPPING=1" })
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+        }
+
+        @Test func packagedChronySnippetIsWhatTheServiceEnforces() throws {
+            let packaging = Products.repository.appendingPathComponent("packaging")
+            let unit = try String(contentsOf: packaging.appendingPathComponent("vmclockd.service"), encoding: .utf8)
+            let execStart = try #require(unit.split(separator: "\n").first { $0.hasPrefix("ExecStart=") })
+            let words = execStart.dropFirst("ExecStart=".count).split(separator: " ").map(String.init)
+            #expect(words.prefix(2) == ["/usr/sbin/vmclockd", "run"])
+            let generated = try runVMClockd(["chrony-config"] + words.dropFirst(2))
+            #expect(generated.status == 0)
+
+            let snippet = try String(contentsOf: packaging.appendingPathComponent("vmclockd-chrony.conf"), encoding: .utf8)
+            let refclockLines = snippet.split(separator: "\n").filter { $0.hasPrefix("refclock ") }.map(String.init)
+            #expect(refclockLines == [generated.stdout.trimmingCharacters(in: .whitespacesAndNewlines)])
+        }
+    }
+}
+
+/// A NOTIFY_SOCKET of the test's own, recording every datagram with its arrival time.
+final class NotifyListener {
+    struct Message {
+        var message: String
+        var received: Date
+    }
+
+    let path: String
+    private let descriptor: Int32
+    private var received: [Message] = []
+
+    init(path: String) throws {
+        self.path = path
+        descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
+    }
+
+    deinit { close(descriptor) }
+
+    struct Timeout: Error {}
+
+    /// Receives (each datagram may hold several newline-separated
+    /// assignments) until `done` holds for everything received since the
+    /// last call, or `seconds` pass.
+    func collect(within seconds: Double, until done: ([Message]) -> Bool) throws -> [Message] {
+        let deadline = Date().addingTimeInterval(seconds)
+        var batch: [Message] = []
+        while !done(batch) {
+            let remaining = deadline.timeIntervalSinceNow
+            guard remaining > 0 else { throw Timeout() }
+            var pfd = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, Int32(remaining * 1000) + 1) > 0 else { continue }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            guard count > 0 else { continue }
+            let now = Date()
+            for line in String(decoding: buffer[..<count], as: UTF8.self).split(separator: "\n") {
+                batch.append(Message(message: String(line), received: now))
+            }
+        }
+        received += batch
+        return batch
+    }
+}
+
+extension [NotifyListener.Message] {
+    func contains(where predicate: (String) -> Bool) -> Bool { contains { predicate($0.message) } }
+}
