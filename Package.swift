@@ -82,6 +82,17 @@ let package = Package(
             ],
             path: "Sources/Benchmarks/vmclock-bench",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
+        // The daemon's figures (BENCHMARKS.md, "Daemon"): drives the release-built vmclockd and
+        // vmclock-sim and a private chronyd as separate processes. Plain Swift, not the plugin's;
+        // an executable, never a test. Run with `swift run -c release --scratch-path .build-release
+        // vmclockd-daemon-bench` after building those two products.
+        .executableTarget(
+            name: "vmclockd-daemon-bench",
+            dependencies: [
+                "ChronyClients",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/Benchmarks/vmclockd-daemon-bench"),
         .testTarget(
             name: "VMClockPageTests",
             dependencies: [

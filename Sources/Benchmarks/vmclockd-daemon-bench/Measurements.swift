@@ -4,7 +4,8 @@ import Glibc
 
 /// What /proc says about a running process at one moment.
 struct ProcSnapshot {
-    var monotonicNanoseconds: Int64
+    /// CLOCK_MONOTONIC when taken, ns.
+    var taken: Int64
     /// utime + stime from /proc/PID/stat: every thread of the process, alive
     /// or exited, in clock ticks (1/CLK_TCK s).
     var cpuTicks: Int64
@@ -35,7 +36,7 @@ struct ProcSnapshot {
         }
         let status = Self.keyed(readFile("/proc/\(pid)/status") ?? "")
         var snapshot = ProcSnapshot(
-            monotonicNanoseconds: now, cpuTicks: utime + stime, threads: threads, liveThreadsRuntimeNanoseconds: 0,
+            taken: now, cpuTicks: utime + stime, threads: threads, liveThreadsRuntimeNanoseconds: 0,
             voluntarySwitches: 0, involuntarySwitches: 0, vmHWM: status["VmHWM"] ?? -1, vmRSS: status["VmRSS"] ?? -1,
             rssAnon: status["RssAnon"] ?? -1, rssFile: status["RssFile"] ?? -1)
         for task in Self.tasks(pid) {
@@ -83,7 +84,7 @@ struct CPUUse {
     var switches: Int64
 
     init(from a: ProcSnapshot, to b: ProcSnapshot) {
-        wallSeconds = Double(b.monotonicNanoseconds - a.monotonicNanoseconds) * 1e-9
+        wallSeconds = Double(b.taken - a.taken) * 1e-9
         ticks = b.cpuTicks - a.cpuTicks
         cpuSeconds = Double(ticks) / ProcSnapshot.ticksPerSecond
         liveThreadsRuntimeSeconds = Double(b.liveThreadsRuntimeNanoseconds - a.liveThreadsRuntimeNanoseconds) * 1e-9
@@ -122,7 +123,8 @@ struct Summary {
         mean = sorted.reduce(0, +) / Double(count)
         let m = mean
         standardDeviation = count > 1 ? (sorted.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(count - 1)).squareRoot() : 0
-        func rank(_ p: Double) -> Double { sorted[max(0, min(count - 1, Int((p * Double(count)).rounded(.up)) - 1))] }
+        let n = sorted.count
+        func rank(_ p: Double) -> Double { sorted[max(0, min(n - 1, Int((p * Double(n)).rounded(.up)) - 1))] }
         minimum = sorted[0]
         p50 = rank(0.5)
         p90 = rank(0.9)

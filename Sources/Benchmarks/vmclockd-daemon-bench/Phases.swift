@@ -159,7 +159,7 @@ extension Bench {
         _ = recorder.receive(waitingUpTo: 0)
         let a = try ProcSnapshot.take(daemon.pid)
         var samples = 0
-        let end = a.monotonicNanoseconds + Int64(seconds * 1e9)
+        let end = a.taken + Int64(seconds * 1e9)
         while monotonicNanoseconds() < end {
             try checkInterruption()
             if daemon.hasExited { throw BenchError("vmclockd exited (\(daemon.exitDescription))") }
@@ -219,7 +219,7 @@ extension Bench {
         let tail = LogTail(path: log)
         var pending: [String] = []
         /// The next line (in order) that satisfies `match`, within `seconds`.
-        func await(_ seconds: Double, _ match: (String) -> Bool) throws -> String? {
+        func nextLine(_ seconds: Double, _ match: (String) -> Bool) throws -> String? {
             let deadline = monotonicNanoseconds() + Int64(seconds * 1e9)
             while true {
                 while !pending.isEmpty {
@@ -233,7 +233,7 @@ extension Bench {
                 pending += tail.newLines()
             }
         }
-        guard try await(30, { $0.contains("→ tracking") }) != nil else { throw BenchError("vmclockd did not start tracking within 30 s") }
+        guard try nextLine(30, { $0.contains("→ tracking") }) != nil else { throw BenchError("vmclockd did not start tracking within 30 s") }
 
         var bumps: [Bump] = []
         var generator = SystemRandomNumberGenerator()
@@ -249,15 +249,15 @@ extension Bench {
                 throw BenchError("no marker/published_ns in vmclock-sim's ack: \(ack)")
             }
             var bump = Bump(delay: delay, marker: marker, published: published)
-            let disruption = try await(5) { line in
-                guard line.contains(" disruption: "), let range = line.range(of: "→ \(marker)") else { return false }
+            let disruption = try nextLine(5) { line in
+                guard line.contains(" disruption: "), let range = line.firstRange(of: "→ \(marker)") else { return false }
                 return line[range.upperBound...].first.map { !$0.isNumber } ?? true
             }
             bump.disruption = disruption.flatMap(logStamp)
             if disruption != nil {
-                let reset = try await(5) { $0.contains("chronyd: reset sources done") || $0.contains("'reset sources' failed") }
+                let reset = try nextLine(5) { $0.contains("chronyd: reset sources done") || $0.contains("'reset sources' failed") }
                 if let reset, reset.contains("done") { bump.resetDone = logStamp(reset) } else { bump.resetFailed = reset ?? "no outcome within 5 s" }
-                bump.resumed = try await(30) { $0.contains("→ tracking") }.flatMap(logStamp)
+                bump.resumed = try nextLine(30) { $0.contains("→ tracking") }.flatMap(logStamp)
             }
             bumps.append(bump)
             if bump.resumed == nil {

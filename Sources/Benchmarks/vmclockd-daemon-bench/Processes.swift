@@ -187,7 +187,8 @@ func killRemainingChildren() {
 /// A close-on-exec pipe: (read end, write end).
 func makePipe() throws -> (Int32, Int32) {
     var fds: [Int32] = [0, 0]
-    guard pipe2(&fds, O_CLOEXEC) == 0 else { throw BenchError("pipe2: \(String(cString: strerror(errno)))") }
+    guard pipe(&fds) == 0 else { throw BenchError("pipe: \(String(cString: strerror(errno)))") }
+    for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
     return (fds[0], fds[1])
 }
 
