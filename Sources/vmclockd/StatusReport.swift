@@ -8,12 +8,12 @@ struct StatusReport: Encodable {
 
     var schema = Self.schemaVersion
     var device: String
-    var readMethod: String?
+    @Nullable var readMethod: String?
     /// usable | disruption-only | unusable | no-device | unreadable
     var verdict = "unusable"
-    var reason: String?
-    var page: PageFields?
-    var evaluation: Evaluation?
+    @Nullable var reason: String?
+    @Nullable var page: PageFields?
+    @Nullable var evaluation: Evaluation?
 
     init(device: String) { self.device = device }
 
@@ -71,29 +71,18 @@ struct StatusReport: Encodable {
     enum CodingKeys: String, CodingKey {
         case schema, device, readMethod = "read_method", verdict, reason, page, evaluation
     }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(schema, forKey: .schema)
-        try c.encode(device, forKey: .device)
-        try c.encode(readMethod, forKey: .readMethod)
-        try c.encode(verdict, forKey: .verdict)
-        try c.encode(reason, forKey: .reason)
-        try c.encode(page, forKey: .page)
-        try c.encode(evaluation, forKey: .evaluation)
-    }
 }
 
 /// The time the page gives at one counter reading.
 struct Evaluation: Encodable {
     var counter: UInt64
     var timeType: String
-    var taiOffsetConvention: String?
-    var utcSeconds: Int64?
-    var utcNanoseconds: Int64?
-    var maxErrorNs: UInt64?
-    var estErrorNs: UInt64?
-    var system: SystemFields?
+    @Nullable var taiOffsetConvention: String?
+    @Nullable var utcSeconds: Int64?
+    @Nullable var utcNanoseconds: Int64?
+    @Nullable var maxErrorNs: UInt64?
+    @Nullable var estErrorNs: UInt64?
+    @Nullable var system: SystemFields?
 
     init(clock: ClockData, counter: UInt64) {
         let utc = clock.utc(atCounter: counter)
@@ -112,17 +101,6 @@ struct Evaluation: Encodable {
         case maxErrorNs = "max_error_ns", estErrorNs = "est_error_ns", system
     }
 
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(counter, forKey: .counter)
-        try c.encode(timeType, forKey: .timeType)
-        try c.encode(taiOffsetConvention, forKey: .taiOffsetConvention)
-        try c.encode(utcSeconds, forKey: .utcSeconds)
-        try c.encode(utcNanoseconds, forKey: .utcNanoseconds)
-        try c.encode(maxErrorNs, forKey: .maxErrorNs)
-        try c.encode(estErrorNs, forKey: .estErrorNs)
-        try c.encode(system, forKey: .system)
-    }
 }
 
 /// The comparison with CLOCK_REALTIME (absent with --at-counter).
@@ -133,7 +111,7 @@ struct SystemFields: Encodable {
     var offsetNs: Int64
     var readUncertaintyNs: UInt64
     /// Page max error + read uncertainty: what the offset is good to.
-    var offsetMaxErrorNs: UInt64?
+    @Nullable var offsetMaxErrorNs: UInt64?
 
     init(_ comparison: SystemComparison) {
         realtimeSeconds = comparison.system.seconds
@@ -149,12 +127,18 @@ struct SystemFields: Encodable {
         case offsetMaxErrorNs = "offset_max_error_ns"
     }
 
+}
+
+/// An optional that encodes as JSON null when absent (synthesized Codable
+/// would leave the key out): the schema promises every key, null or not.
+@propertyWrapper
+struct Nullable<Value: Encodable>: Encodable {
+    var wrappedValue: Value?
+
+    init(wrappedValue: Value?) { self.wrappedValue = wrappedValue }
+
     func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(realtimeSeconds, forKey: .realtimeSeconds)
-        try c.encode(realtimeNanoseconds, forKey: .realtimeNanoseconds)
-        try c.encode(offsetNs, forKey: .offsetNs)
-        try c.encode(readUncertaintyNs, forKey: .readUncertaintyNs)
-        try c.encode(offsetMaxErrorNs, forKey: .offsetMaxErrorNs)
+        var container = encoder.singleValueContainer()
+        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
     }
 }
