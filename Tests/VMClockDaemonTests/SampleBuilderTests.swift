@@ -10,8 +10,9 @@ import VMClockPage
         return try page.clockData(nativeCounter: Scenario.nativeCounter)
     }
 
-    /// The page is 3.2 ms ahead of the system clock read inside the bracket.
-    @Test func offsetIsMeasuredFromTheTruncatedTimeval() throws {
+    /// The page is 3.199211 ms ahead of the system clock read inside the
+    /// bracket: that is the offset, whatever instant the µs timeval names.
+    @Test func offsetIsTheExactOneWhateverTheTimevalTruncates() throws {
         var s = Scenario()
         s.image.timeSec = 1_800_000_000
         s.image.timeFracSec = 0
@@ -21,8 +22,9 @@ import VMClockPage
         let built = try SampleBuilder.build(clock: clock(s), bracket: bracket, core: s.core).get()
         #expect(built.sample.systemSeconds == 1_799_999_999)
         #expect(built.sample.systemMicroseconds == 996_800)
-        // true − timeval = 1_800_000_000 − 1_799_999_999.996800 = 3.2 ms exactly
-        #expect(abs(built.sample.offsetSeconds - 0.0032) < 1e-15)
+        // chronyd reads true time = tv + offset = 1_799_999_999.999999211: the
+        // page's time 789 ns before the read, which is when tv says it was.
+        #expect(abs(built.sample.offsetSeconds - 0.003_199_211) < 1e-15)
         #expect(built.offsetNanoseconds == 3_199_211)
         #expect(built.sample.leap == .normal)
     }
