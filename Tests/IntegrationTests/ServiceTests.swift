@@ -42,6 +42,12 @@ extension LiveDevice {
             let median = gaps[gaps.count / 2]
             #expect(median > 0.09 && median < 0.13, "median watchdog gap \(median) s")
 
+            // SIGHUP: RELOADING=1, then READY=1 again once the device is reopened and judged.
+            kill(process.processIdentifier, SIGHUP)
+            let reload = try notify.collect(within: 2) { $0.contains { $0.message == "READY=1" } }.map(\.message)
+            let reloading = try #require(reload.firstIndex(of: "RELOADING=1"))
+            #expect(reloading < try #require(reload.firstIndex(of: "READY=1")))
+
             kill(process.processIdentifier, SIGTERM)
             let last = try notify.collect(within: 2) { $0.contains { $0.message == "STOPPING=1" } }
             #expect(last.contains { $0.message == "STOPPING=1" })
