@@ -46,7 +46,8 @@ extension LiveDevice {
             kill(process.processIdentifier, SIGHUP)
             let reload = try notify.collect(within: 2) { $0.contains { $0.message == "READY=1" } }.map(\.message)
             let reloading = try #require(reload.firstIndex(of: "RELOADING=1"))
-            #expect(reloading < try #require(reload.firstIndex(of: "READY=1")))
+            let readyAgain = try #require(reload.firstIndex(of: "READY=1"))
+            #expect(reloading < readyAgain)
 
             kill(process.processIdentifier, SIGTERM)
             let last = try notify.collect(within: 2) { $0.contains { $0.message == "STOPPING=1" } }
