@@ -62,7 +62,13 @@ struct DaemonBench: ParsableCommand {
         }
         let folder = try work ?? Self.temporaryFolder()
         try makeDirectory(folder)
-        let bench = Bench(vmclockd: vmclockd, simulator: simulator, work: folder, offsetNanoseconds: offsetNs)
+        // Run copies: a rebuild during the run must not change the code under test.
+        try makeDirectory("\(folder)/bin")
+        for binary in [vmclockd, simulator] {
+            try copyExecutable(binary, to: "\(folder)/bin/\(binary.split(separator: "/").last!)")
+        }
+        let bench = Bench(
+            vmclockd: "\(folder)/bin/vmclockd", simulator: "\(folder)/bin/vmclock-sim", work: folder, offsetNanoseconds: offsetNs)
         printError("work folder: \(folder)")
         bench.say("# vmclockd-daemon-bench")
         bench.say()
@@ -132,7 +138,7 @@ enum Machine {
         for binary in binaries {
             var info = stat()
             stat(binary, &info)
-            lines.append("binary: \(binary), \(info.st_size) bytes, modified \(utc(Int64(info.st_mtim.tv_sec)))")
+            lines.append("binary: \(binary), \(info.st_size) bytes, modified \(utc(Int64(info.st_mtim.tv_sec))) (run from a copy)")
         }
         if let package {
             let out = "/tmp/vmclockd-daemon-bench-git.\(getpid())"

@@ -57,7 +57,7 @@ struct ProcSnapshot {
         var result: [String: Int64] = [:]
         for line in text.split(separator: "\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            let value = line[line.index(after: colon)...].split(separator: " ").first.flatMap { Int64($0) }
+            let value = line[line.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { Int64($0) }
             if let value { result[String(line[..<colon])] = value }
         }
         return result
@@ -82,6 +82,7 @@ struct CPUUse {
     var ticks: Int64
     var liveThreadsRuntimeSeconds: Double
     var switches: Int64
+    var voluntarySwitches: Int64
 
     init(from a: ProcSnapshot, to b: ProcSnapshot) {
         wallSeconds = Double(b.taken - a.taken) * 1e-9
@@ -89,6 +90,7 @@ struct CPUUse {
         cpuSeconds = Double(ticks) / ProcSnapshot.ticksPerSecond
         liveThreadsRuntimeSeconds = Double(b.liveThreadsRuntimeNanoseconds - a.liveThreadsRuntimeNanoseconds) * 1e-9
         switches = (b.voluntarySwitches + b.involuntarySwitches) - (a.voluntarySwitches + a.involuntarySwitches)
+        voluntarySwitches = b.voluntarySwitches - a.voluntarySwitches
     }
 
     /// % of one core, from the tick counts.
@@ -96,6 +98,11 @@ struct CPUUse {
     /// % of one core, from schedstat (live threads only).
     var percentOfCoreSchedstat: Double { liveThreadsRuntimeSeconds / wallSeconds * 100 }
     var switchesPerSecond: Double { Double(switches) / wallSeconds }
+    /// Voluntary: the daemon went to sleep (about one per look).
+    var voluntaryPerSecond: Double { Double(voluntarySwitches) / wallSeconds }
+    var switchesText: String {
+        "\(fixed(switchesPerSecond, 1)) /s (voluntary \(fixed(voluntaryPerSecond, 1)), involuntary \(fixed(switchesPerSecond - voluntaryPerSecond, 1)))"
+    }
     /// ±1 tick at each end, as % of one core.
     var tickResolutionPercent: Double { 1 / ProcSnapshot.ticksPerSecond / wallSeconds * 100 }
 }

@@ -161,6 +161,9 @@ final class Recorder {
         var magic: Int32
         /// CLOCK_REALTIME when the benchmark took it off the socket.
         var receivedNanoseconds: Int64
+        /// CLOCK_REALTIME when the kernel queued it on our socket
+        /// (SO_TIMESTAMPNS): the daemon's sendto(), without our wake-up.
+        var queuedNanoseconds: Int64?
 
         static let magicValue: Int32 = 0x534f_434b
         var isWellFormed: Bool { length == 40 && magic == Self.magicValue && pulse == 0 && pad == 0 }
@@ -177,6 +180,8 @@ final class Recorder {
         guard descriptor >= 0 else { throw BenchError("socket: \(String(cString: strerror(errno)))") }
         var size: Int32 = 4 << 20
         setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var on: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, Self.timestampOption, &on, socklen_t(MemoryLayout<Int32>.size))
         unlink(path)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -197,19 +202,52 @@ final class Recorder {
         unlink(path)
     }
 
+    /// SO_TIMESTAMPNS (= SCM_TIMESTAMPNS) with a 64-bit time_t: 35 on
+    /// x86-64 and arm64 (glibc defines it through a macro Swift cannot import).
+    static let timestampOption: Int32 = 35
+
     /// Every datagram that arrives within `milliseconds` (at least one wait).
     func receive(waitingUpTo milliseconds: Int32) -> [Datagram] {
         var pfd = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
         guard poll(&pfd, 1, milliseconds) > 0 else { return [] }
         var result: [Datagram] = []
         var buffer = [UInt8](repeating: 0, count: 256)
+        var control = [UInt8](repeating: 0, count: 128)
         while true {
-            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_TRUNC)) }
+            var queued: Int64?
+            let count = buffer.withUnsafeMutableBytes { data in
+                control.withUnsafeMutableBytes { controlBytes in
+                    var vector = iovec(iov_base: data.baseAddress, iov_len: data.count)
+                    return withUnsafeMutablePointer(to: &vector) { vectorPointer in
+                        var message = msghdr()
+                        message.msg_iov = vectorPointer
+                        message.msg_iovlen = 1
+                        message.msg_control = controlBytes.baseAddress
+                        message.msg_controllen = controlBytes.count
+                        let n = recvmsg(descriptor, &message, Int32(MSG_TRUNC))
+                        // struct cmsghdr { size_t len; int level; int type; } then the data, 8-aligned.
+                        var offset = 0
+                        while n >= 0, offset + 16 <= message.msg_controllen {
+                            let length = controlBytes.loadUnaligned(fromByteOffset: offset, as: Int.self)
+                            let level = controlBytes.loadUnaligned(fromByteOffset: offset + 8, as: Int32.self)
+                            let type = controlBytes.loadUnaligned(fromByteOffset: offset + 12, as: Int32.self)
+                            guard length >= 16 else { break }
+                            if level == SOL_SOCKET, type == Self.timestampOption, length >= 32 {
+                                let seconds = controlBytes.loadUnaligned(fromByteOffset: offset + 16, as: Int64.self)
+                                let nanoseconds = controlBytes.loadUnaligned(fromByteOffset: offset + 24, as: Int64.self)
+                                queued = seconds * 1_000_000_000 + nanoseconds
+                            }
+                            offset += (length + 7) & ~7
+                        }
+                        return n
+                    }
+                }
+            }
             if count < 0 { break }
             let received = realtimeNanoseconds()
             var datagram = Datagram(
                 length: count, seconds: 0, microseconds: 0, offset: .nan, pulse: -1, leap: -1, pad: -1, magic: 0,
-                receivedNanoseconds: received)
+                receivedNanoseconds: received, queuedNanoseconds: queued)
             if count >= 40 {
                 buffer.withUnsafeBytes { b in
                     datagram.seconds = b.loadUnaligned(fromByteOffset: 0, as: Int64.self)

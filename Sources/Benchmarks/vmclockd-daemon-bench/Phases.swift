@@ -103,13 +103,14 @@ extension Bench {
         let spacingSummary = Summary(spacing)
         let missing = spacing.filter { $0 > interval * 1500 }.reduce(0) { $0 + Int(($1 / (interval * 1000)).rounded()) - 1 }
         let latency = Summary(wellFormed.map { Double($0.receivedNanoseconds - $0.systemNanoseconds) * 1e-3 })
+        let queued = Summary(wellFormed.compactMap { d in d.queuedNanoseconds.map { Double($0 - d.systemNanoseconds) * 1e-3 } })
         let leaps = Set(wellFormed.map(\.leap))
         let use = CPUUse(from: first, to: last)
         let perSample = use.cpuSeconds / Double(datagrams.count - 1)
 
-        var csv = "index,tv_sec,tv_usec,offset_s,error_ns,received_realtime_ns,length,magic,pulse,leap,pad\n"
+        var csv = "index,tv_sec,tv_usec,offset_s,error_ns,received_realtime_ns,queued_realtime_ns,length,magic,pulse,leap,pad\n"
         for (i, d) in datagrams.enumerated() {
-            csv += "\(i),\(d.seconds),\(d.microseconds),\(d.offset),\((d.offset - injected) * 1e9),\(d.receivedNanoseconds),\(d.length),\(d.magic),\(d.pulse),\(d.leap),\(d.pad)\n"
+            csv += "\(i),\(d.seconds),\(d.microseconds),\(d.offset),\((d.offset - injected) * 1e9),\(d.receivedNanoseconds),\(d.queuedNanoseconds.map(String.init) ?? ""),\(d.length),\(d.magic),\(d.pulse),\(d.leap),\(d.pad)\n"
         }
         try writeFile("\(dir)/samples.csv", csv)
 
@@ -119,18 +120,28 @@ extension Bench {
         say("well-formed (40 bytes, magic SOCK, pulse 0, pad 0): \(wellFormed.count); malformed: \(datagrams.count - wellFormed.count); leap values seen: \(leaps.sorted())")
         say("error = offset − injected (offset: true − system at tv, as chronyd reads it), ns:")
         say("  signed:   mean \(fixed(signed.mean, 1))  stddev \(fixed(signed.standardDeviation, 1))  min \(fixed(signed.minimum, 1))  p50 \(fixed(signed.p50, 1))  max \(fixed(signed.maximum, 1))")
+        let deciles = (1...9).map { d -> String in
+            let sorted = errors.sorted()
+            return fixed(sorted[max(0, Int((Double(d) / 10 * Double(sorted.count)).rounded(.up)) - 1)], 0)
+        }
+        say("  signed deciles p10…p90: \(deciles.joined(separator: " "))")
+        // vmclockd sends tv truncated to the µs and an offset measured from
+        // that truncated instant, so the error holds the truncated part, in
+        // [0, 1000) ns. What lies outside that range is the rest of the error.
+        let below = errors.filter { $0 < 0 }, above = errors.filter { $0 >= 1000 }
+        say("  outside [0, 1000) ns: \(below.count) below\(below.min().map { " (lowest \(fixed($0, 1)))" } ?? ""), \(above.count) at or above\(above.max().map { " (highest \(fixed($0, 1)))" } ?? "")")
         say("  |error|:  mean \(fixed(absolute.mean, 1))  stddev \(fixed(absolute.standardDeviation, 1))  p50 \(fixed(absolute.p50, 1))  p90 \(fixed(absolute.p90, 1))  p99 \(fixed(absolute.p99, 1))  p99.9 \(fixed(absolute.p999, 1))  max \(fixed(absolute.maximum, 1))")
         say("tv spacing, ms: p50 \(fixed(spacingSummary.p50, 3))  p99 \(fixed(spacingSummary.p99, 3))  min \(fixed(spacingSummary.minimum, 3))  max \(fixed(spacingSummary.maximum, 3)); samples missing from the 1/\(interval) s schedule: \(missing)")
-        say("tv → datagram received by the benchmark, µs: p50 \(fixed(latency.p50, 1))  p99 \(fixed(latency.p99, 1))  max \(fixed(latency.maximum, 1))")
+        say("tv → datagram queued on our socket (kernel SO_TIMESTAMPNS), µs: n \(queued.count)  p50 \(fixed(queued.p50, 1))  p99 \(fixed(queued.p99, 1))  max \(fixed(queued.maximum, 1)); → taken off it by the benchmark: p50 \(fixed(latency.p50, 1))  p99 \(fixed(latency.p99, 1))")
         say()
         say("## 3a. CPU per sample and memory at 16 Hz (same daemon, first to last sample)")
         say()
         say("utime+stime (/proc/\(daemon.pid)/stat): \(use.ticks) ticks = \(fixed(use.cpuSeconds, 2)) s over \(fixed(use.wallSeconds, 1)) s = \(fixed(use.percentOfCore, 3)) % of one core (±\(fixed(use.tickResolutionPercent, 3)) % tick resolution)")
         say("CPU per sample: \(fixed(perSample * 1e6, 1)) µs (\(datagrams.count - 1) samples; every sample interval also holds \(Int((interval / 0.010).rounded(.up))) looks at the page)")
         say("schedstat, live threads: \(fixed(use.liveThreadsRuntimeSeconds, 3)) s = \(fixed(use.percentOfCoreSchedstat, 3)) % → \(fixed(use.liveThreadsRuntimeSeconds / Double(datagrams.count - 1) * 1e6, 1)) µs per sample")
-        say("context switches (all live threads): \(fixed(use.switchesPerSecond, 1)) /s; threads: \(last.threads)")
+        say("context switches (all live threads): \(use.switchesText); threads: \(last.threads); CPU per voluntary switch (≈ per look): \(fixed(use.liveThreadsRuntimeSeconds / Double(max(use.voluntarySwitches, 1)) * 1e6, 1)) µs")
         say("memory at the end: VmHWM \(last.vmHWM) KiB, VmRSS \(last.vmRSS) KiB (RssAnon \(last.rssAnon), RssFile \(last.rssFile)); at the first sample: VmHWM \(first.vmHWM), VmRSS \(first.vmRSS) KiB")
-        say("whole life (wait4 rusage, \(fixed(lifetime, 1)) s incl. start-up): CPU \(fixed(lifetimeCPU(daemon), 3)) s = \(fixed(lifetimeCPU(daemon) / lifetime * 100, 3)) %; ru_maxrss \(daemon.usage.ru_maxrss) KiB (inherits the spawner's high-water mark: not the daemon's)")
+        say("whole life (wait4 rusage, \(fixed(lifetime, 1)) s incl. start-up): CPU \(fixed(lifetimeCPU(daemon), 3)) s = \(fixed(lifetimeCPU(daemon) / lifetime * 100, 3)) %; ru_maxrss \(daemon.usage.ru_maxrss) KiB (Linux carries it over execve from the spawner, here this benchmark at VmHWM \(ownPeakRSS()) KiB: use VmHWM)")
         say("stop: \(stopped)")
         say()
     }
@@ -175,7 +186,7 @@ extension Bench {
         say("window: \(fixed(use.wallSeconds, 1)) s, from 2 s after the first sample; \(samples) samples sent in it")
         say("utime+stime: \(use.ticks) ticks = \(fixed(use.cpuSeconds, 2)) s = \(fixed(use.percentOfCore, 3)) % of one core (±\(fixed(use.tickResolutionPercent, 3)) % tick resolution) = \(fixed(use.cpuSeconds / use.wallSeconds * 3600, 1)) CPU-s per hour")
         say("schedstat, live threads: \(fixed(use.percentOfCoreSchedstat, 3)) % of one core = \(fixed(use.liveThreadsRuntimeSeconds / use.wallSeconds * 3600, 1)) CPU-s per hour")
-        say("context switches (wake-ups) of all live threads: \(fixed(use.switchesPerSecond, 1)) /s; threads: \(b.threads)")
+        say("context switches (wake-ups) of all live threads: \(use.switchesText); threads: \(b.threads); CPU per voluntary switch (≈ per look): \(fixed(use.liveThreadsRuntimeSeconds / Double(max(use.voluntarySwitches, 1)) * 1e6, 1)) µs")
         say("memory at the end: VmHWM \(b.vmHWM) KiB, VmRSS \(b.vmRSS) KiB (RssAnon \(b.rssAnon), RssFile \(b.rssFile))")
         say("whole life (wait4, \(fixed(lifetime, 1)) s incl. start-up): CPU \(fixed(lifetimeCPU(daemon), 3)) s = \(fixed(lifetimeCPU(daemon) / lifetime * 100, 3)) %")
         say("stop: \(stopped)")
@@ -269,9 +280,12 @@ extension Bench {
                 nextReport += 60_000_000_000
             }
         }
+        // Tracking again after the last one: let chronyd collect a few
+        // samples, to show they reach it.
+        try pause(12)
+        let sourcestats = runChronyc(["-h", chronyd.commandPath, "-n", "sourcestats"], output: "\(dir)/chronyc-sourcestats.txt")
         let hwm = try ProcSnapshot.take(daemon.pid)
         let stopped = stopDaemon(daemon)
-        let sourcestats = runChronyc(["-h", chronyd.commandPath, "-n", "sourcestats"], output: "\(dir)/chronyc-sourcestats.txt")
 
         // chronyd's own share of (b): the round trip of `reset sources` over
         // its command socket, from a client of our own, vmclockd stopped.
@@ -299,7 +313,7 @@ extension Bench {
             guard let d = b.disruption, let r = b.resetDone else { return nil }
             return Double(r - d) * 1e-6
         }
-        let resume = bumps.compactMap { b in b.resumed.map { Double($0 - b.published) * 1e-3 } }
+        let resume = bumps.compactMap { b in b.resumed.map { Double($0 - b.published) * 1e-9 } }
         let (a, r, g, h, t) = (Summary(seen), Summary(reset), Summary(gap), Summary(resume), Summary(roundTrips))
         let allLines = (readFile(log) ?? "").split(separator: "\n")
         let errors = allLines.filter { $0.contains(" error ") || $0.contains(" critical ") }
@@ -313,8 +327,8 @@ extension Bench {
         say("reset sources failed or unanswered: \(bumps.filter { $0.resetFailed != nil }.count); disruptions not seen within 5 s: \(bumps.filter { $0.disruption == nil }.count)")
         say("published_ns → '→ tracking' again, s: median \(fixed(h.p50, 3))  p99 \(fixed(h.p99, 3))  max \(fixed(h.maximum, 3))")
         say("chronyd's own 'reset sources' round trip (200, our client, vmclockd stopped), µs: median \(fixed(t.p50, 1))  p99 \(fixed(t.p99, 1))  max \(fixed(t.maximum, 1))")
-        say("vmclockd: VmHWM \(hwm.vmHWM) KiB, VmRSS \(hwm.vmRSS) KiB at the end; \(errors.count) error lines in its log\(errors.first.map { " (first: \($0))" } ?? "")")
-        say("stop: \(stopped); chronyd's VMCK after the run: \(sourcestats.split(separator: "\n").first { $0.hasPrefix("VMCK") }.map(String.init) ?? "no VMCK row")")
+        say("vmclockd: VmHWM \(hwm.vmHWM) KiB, VmRSS \(hwm.vmRSS) KiB, \(hwm.threads) threads at the end; \(errors.count) error lines in its log\(errors.first.map { " (first: \($0))" } ?? "")")
+        say("stop: \(stopped); chronyd's VMCK 12 s after the last resume (chronyc sourcestats): \(sourcestats.split(separator: "\n").first { $0.hasPrefix("VMCK") }.map(String.init) ?? "no VMCK row")")
         say()
     }
 

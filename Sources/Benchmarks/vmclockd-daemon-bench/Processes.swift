@@ -258,3 +258,28 @@ func makeDirectory(_ path: String, mode: mode_t = 0o755) throws {
     }
     chmod(path, mode)
 }
+
+func copyExecutable(_ source: String, to destination: String) throws {
+    let input = open(source, O_RDONLY | O_CLOEXEC)
+    guard input >= 0 else { throw BenchError("cannot read \(source)") }
+    defer { close(input) }
+    unlink(destination)
+    let output = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o755)
+    guard output >= 0 else { throw BenchError("cannot create \(destination)") }
+    defer { close(output) }
+    var chunk = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+        let count = read(input, &chunk, chunk.count)
+        guard count >= 0 else { throw BenchError("read \(source): \(String(cString: strerror(errno)))") }
+        if count == 0 { return }
+        guard write(output, chunk, count) == count else { throw BenchError("write \(destination) failed") }
+    }
+}
+
+/// This process's own VmHWM, KiB (the spawner's peak that ru_maxrss of a
+/// child can inherit).
+func ownPeakRSS() -> Int64 {
+    let status = readFile("/proc/self/status") ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+    return line?.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap { Int64($0) } ?? -1
+}
