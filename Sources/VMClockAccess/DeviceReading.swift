@@ -21,13 +21,34 @@ extension VMClockDevice {
 /// `device()` call reopens when the path names a new file.
 public final class ReopeningDevice {
     public let path: String
+    /// How often to check that the path still names the open file (a
+    /// stat()): a device does not vanish often, and a look at the page
+    /// should not cost a system call.
+    public let replacementCheckNanoseconds: Int64
     private var open: VMClockDevice?
+    private var nextCheck: Int64 = 0
 
-    public init(path: String = VMClockDevice.defaultPath) { self.path = path }
+    public init(path: String = VMClockDevice.defaultPath, replacementCheckNanoseconds: Int64 = 0) {
+        self.path = path
+        self.replacementCheckNanoseconds = replacementCheckNanoseconds
+    }
 
     /// The open device, reopened if the path now names another file.
     public func device() throws(DeviceError) -> VMClockDevice {
-        if let open, !open.isReplaced { return open }
+        if let open {
+            guard replacementCheckNanoseconds > 0 else {
+                if !open.isReplaced { return open }
+                return try reopen()
+            }
+            let now = SystemClock.monotonicNanoseconds()
+            if now < nextCheck { return open }
+            nextCheck = now + replacementCheckNanoseconds
+            if !open.isReplaced { return open }
+        }
+        return try reopen()
+    }
+
+    private func reopen() throws(DeviceError) -> VMClockDevice {
         open = nil
         let fresh = try VMClockDevice(path: path)
         open = fresh

@@ -15,6 +15,7 @@ final class ChronyControlWorker: Sendable {
     private let replyPath: String?
     private let queue = DispatchQueue(label: "vmclockd.chrony-control")
     private let outcomes = Mutex<[Outcome]>([])
+    private let inFlight = Mutex(0)
     private let client = Mutex<ControlClient?>(nil)
 
     init(serverPath: String, replyPath: String?) {
@@ -24,7 +25,9 @@ final class ChronyControlWorker: Sendable {
 
     /// Sends the commands in order, stopping at the first failure.
     func submit(_ commands: [ControlCommand]) {
+        inFlight.withLock { $0 += 1 }
         queue.async { [self] in
+            defer { inFlight.withLock { $0 -= 1 } }
             for command in commands {
                 let outcome = perform(command)
                 outcomes.withLock { $0.append(outcome) }
@@ -32,6 +35,11 @@ final class ChronyControlWorker: Sendable {
             }
         }
     }
+
+    /// No job queued or running: optional requests (tracking queries) are
+    /// only made then, so a slow chronyd never builds a queue in front of
+    /// the next reset.
+    var isIdle: Bool { inFlight.withLock { $0 == 0 } }
 
     /// Outcomes since the last call.
     func drain() -> [Outcome] {

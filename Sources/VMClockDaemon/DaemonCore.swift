@@ -50,6 +50,7 @@ public struct DaemonCore: Sendable {
         }
         if observation != .busy { busySince = nil }
         effects += move(to: next, now: now)
+        effects += giveUpStepping(now: now)
         return effects
     }
 
@@ -209,17 +210,21 @@ public struct DaemonCore: Sendable {
         let sinceResume = Double(now - resumedAt) * 1e-9
         // Only a correction chronyd computed from measurements taken after we
         // resumed reflects the new host.
-        guard referenceAgeSeconds < sinceResume else {
-            if sinceResume > Self.stepPatienceSeconds {
-                stepPending = false
-                return [.log(.stepSkipped(reason: "chronyd has not updated its reference within \(Int(Self.stepPatienceSeconds)) s of resuming (is the VMCK refclock selectable?)"))]
-            }
-            return []
-        }
+        guard referenceAgeSeconds < sinceResume else { return [] }
         stepPending = false
         guard abs(correctionSeconds) > threshold else { return [] }
         return [.makeStep(correctionSeconds: correctionSeconds)]
     }
 
     static let stepPatienceSeconds = 120.0
+
+    /// Stop asking chronyd once it has had long enough: an unreachable or
+    /// never-updating chronyd must not be asked forever.
+    private mutating func giveUpStepping(now: Int64) -> [DaemonEffect] {
+        guard stepPending, state == .tracking, let resumedAt,
+            Double(now - resumedAt) * 1e-9 > Self.stepPatienceSeconds
+        else { return [] }
+        stepPending = false
+        return [.log(.stepSkipped(reason: "chronyd gave no correction computed after the resume within \(Int(Self.stepPatienceSeconds)) s (unreachable, or the VMCK refclock not selectable?)"))]
+    }
 }

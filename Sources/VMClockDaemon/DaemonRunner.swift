@@ -44,7 +44,7 @@ public final class DaemonRunner {
         self.configuration = configuration
         self.logger = logger
         core = DaemonCore(configuration: configuration, nativeCounter: Counter.native)
-        device = ReopeningDevice(path: configuration.devicePath)
+        device = ReopeningDevice(path: configuration.devicePath, replacementCheckNanoseconds: 250_000_000)
         refclock = try RefclockSocket(path: configuration.refclockSocketPath)
         control = ChronyControlWorker(
             serverPath: configuration.controlSocketPath, replyPath: configuration.controlReplySocketPath)
@@ -85,7 +85,7 @@ public final class DaemonRunner {
         if case .unavailable = observation { deviceIsOpen = false } else { deviceIsOpen = true }
         let now = SystemClock.monotonicNanoseconds()
         perform(core.observe(observation, now: now), now: now)
-        if sampleDue, core.wantsTracking { control.submit([.tracking]) }
+        if sampleDue, core.wantsTracking, control.isIdle { control.submit([.tracking]) }
         if sampleDue, core.state == .tracking, let reading { send(reading, now: now) }
     }
 
@@ -218,7 +218,8 @@ public final class DaemonRunner {
             case .failed(.burst, .refused(_, .noSuchSource)):
                 logger.info("chronyd has no NTP sources to burst")
             case .failed(let command, let failure):
-                logger.error("chronyd '\(command)' failed: \(failure)")
+                rateLimited("control-\(command.rawValue)", now: SystemClock.monotonicNanoseconds(), .error,
+                            "chronyd '\(command)' failed: \(failure)")
             }
         }
     }

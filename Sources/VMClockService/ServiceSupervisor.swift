@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import VMClockAccess
 import VMClockDaemon
 
@@ -12,6 +15,11 @@ public final class ServiceSupervisor {
     private var nextWatchdog: Int64 = 0
     private var ready = false
     private var lastStatus = ""
+    private var lastStatusInputs: (state: DaemonState, samples: Int)?
+
+    /// True when a service manager listens (NOTIFY_SOCKET is set): only then
+    /// is there anyone to tell.
+    public static var isSupervised: Bool { getenv("NOTIFY_SOCKET") != nil }
 
     public init() {
         watchdogNanoseconds = notifier.watchdogPingInterval.map { duration in
@@ -40,6 +48,10 @@ public final class ServiceSupervisor {
             ready = true
             notifier.ready()
         }
+        // The line only changes with the state or a new sample: build it then.
+        let inputs = (state: runner.core.state, samples: runner.statistics.samplesSent)
+        if let last = lastStatusInputs, last.state == inputs.state, last.samples == inputs.samples { return }
+        lastStatusInputs = inputs
         let status = Self.statusLine(runner)
         if status != lastStatus {
             lastStatus = status

@@ -36,11 +36,11 @@ struct RunCommand: ParsableCommand {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }
-        let supervisor = ServiceSupervisor()
-        supervisor.attach(to: runner)
+        let supervisor = ServiceSupervisor.isSupervised ? ServiceSupervisor() : nil
+        supervisor?.attach(to: runner)
         logger.notice("started: device \(configuration.devicePath), samples every \(configuration.sampleInterval) s to \(configuration.refclockSocketPath), promise \(configuration.maxError) s; chronyd needs: \(configuration.chronyRefclockLine)")
         _ = runner.run()
-        supervisor.stopping()
+        supervisor?.stopping()
     }
 }
 

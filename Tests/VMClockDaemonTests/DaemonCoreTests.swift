@@ -236,6 +236,15 @@ import VMClockPage
         #expect(!s.core.wantsTracking)
     }
 
+    @Test func givesUpOnAChronydThatNeverAnswers() {
+        var s = resumedAfterDisruption()
+        s.run(milliseconds: 119_000)
+        #expect(s.core.wantsTracking)
+        s.run(milliseconds: 2_000)
+        #expect(!s.core.wantsTracking)
+        #expect(s.history.contains { if case .log(.stepSkipped) = $0 { true } else { false } })
+    }
+
     @Test func neverStepsWhenSwitchedOff() {
         var s = resumedAfterDisruption { $0.stepThreshold = nil }
         #expect(!s.core.wantsTracking)
