@@ -19,6 +19,9 @@ public struct DaemonCore: Sendable {
     private var lastPage: VMClockPage?
     private var announced: PageFlags = []
     private var busySince: Int64?
+    /// The last measured disagreement between the page's period and the
+    /// counter rate against CLOCK_MONOTONIC_RAW, ppm (nil while calibrating).
+    public private(set) var periodDisagreementPPM: Double?
     static let busyToleranceNanoseconds: Int64 = 100_000_000
 
     public init(configuration: DaemonConfiguration, nativeCounter: CounterID?) {
@@ -140,6 +143,9 @@ public struct DaemonCore: Sendable {
             return .holding(.noTime(error.description))
         }
         calibration.record(point)
+        let pageSecondsPerTick = Double(clock.counterPeriodFracSec)
+            * Double(sign: .plus, exponent: -64 - Int(clock.counterPeriodShift), significand: 1)
+        periodDisagreementPPM = calibration.disagreementPPM(pageSecondsPerTick: pageSecondsPerTick)
         if let reason = holdReason(clock, counter: point.counter) {
             goodSince = nil
             return .holding(reason)
@@ -160,8 +166,7 @@ public struct DaemonCore: Sendable {
         if bound > promiseNanoseconds {
             return .boundAbovePromise(boundNanoseconds: bound, promiseNanoseconds: promiseNanoseconds)
         }
-        let pageSecondsPerTick = Double(clock.counterPeriodFracSec) * Double(sign: .plus, exponent: -64 - Int(clock.counterPeriodShift), significand: 1)
-        guard let ppm = calibration.disagreementPPM(pageSecondsPerTick: pageSecondsPerTick) else { return .calibrating }
+        guard let ppm = periodDisagreementPPM else { return .calibrating }
         if abs(ppm) > configuration.periodTolerancePPM {
             return .periodDisagrees(ppm: ppm, tolerancePPM: configuration.periodTolerancePPM)
         }

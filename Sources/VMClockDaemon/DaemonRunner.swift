@@ -23,6 +23,12 @@ public final class DaemonRunner {
     /// The device can notify us of updates (set from the last page seen).
     private var notifying: VMClockDevice?
     private var refclockTrouble = false
+    /// After the refclock socket was missing: no attempt before this
+    /// (monotonic ns), doubling from one interval to at most a second, so a
+    /// restarted chronyd is fed within a second of its socket reappearing.
+    private var refclockRetryAt: Int64 = 0
+    private var refclockBackoff: Int64 = 0
+    static let refclockBackoffLimit: Int64 = 1_000_000_000
     /// Called after every look at the page (systemd status and watchdog).
     public var onLook: ((DaemonRunner) -> Void)?
     /// Called on SIGHUP, before the device is reopened.
@@ -147,7 +153,7 @@ public final class DaemonRunner {
         case .success(let built):
             // The page must still be the one the sample was computed from: a
             // marker change published since then must not let it out.
-            guard reading.device.isUnchanged(since: reading.page) else {
+            guard reading.device.isUnchanged(since: reading.page), now >= refclockRetryAt else {
                 statistics.samplesUnsent += 1
                 return
             }
@@ -160,6 +166,7 @@ public final class DaemonRunner {
         case .sent:
             statistics.samplesSent += 1
             lastSent = built
+            refclockBackoff = 0
             if refclockTrouble {
                 refclockTrouble = false
                 for kind in ["refclock-absent", "refclock-full", "refclock-denied", "refclock-failed"] { limiter.clear(kind) }
@@ -167,9 +174,12 @@ public final class DaemonRunner {
             }
         case .noListener(let errno):
             refclockTrouble = true
+            let interval = Int64(configuration.sampleInterval * 1e9)
+            refclockBackoff = min(max(refclockBackoff * 2, interval), Self.refclockBackoffLimit)
+            refclockRetryAt = now + refclockBackoff
             statistics.samplesUnsent += 1
             rateLimited("refclock-absent", now: now, .warning,
-                        "chronyd's refclock socket \(configuration.refclockSocketPath) is not there (\(errno)): is chronyd running with '\(configuration.chronyRefclockLine)'? Retrying every sample.")
+                        "chronyd's refclock socket \(configuration.refclockSocketPath) is not there (\(errno)): is chronyd running with '\(configuration.chronyRefclockLine)'? Retrying, at least once a second.")
         case .full:
             refclockTrouble = true
             statistics.samplesDroppedFull += 1
@@ -192,12 +202,16 @@ public final class DaemonRunner {
         for effect in effects {
             switch effect {
             case .log(let event):
-                logger.log(level: event.isWarning ? .warning : .notice, "\(event.message)", metadata: metadata(for: event))
+                var message = event.message
+                if case .stateChanged(_, .tracking) = event, let ppm = core.periodDisagreementPPM {
+                    message += " (page period within \(Self.format(ppm)) ppm of the counter rate measured against CLOCK_MONOTONIC_RAW)"
+                }
+                logger.log(level: event.isWarning ? .warning : .notice, "\(message)", metadata: metadata(for: event))
                 if case .stateChanged(_, .tracking) = event { limiter.clear("withheld") }
             case .resetChronySources:
-                control.submit([.resetSources, .burst])
+                control.submit([.resetSources])
             case .burstChronySources:
-                break  // submitted with the reset, after it, in order
+                control.submit([.burst])  // the worker is serial: after the reset
             case .makeStep(let correction):
                 logger.notice("asking chronyd to step the clock: \(correction) s still to correct after the disruption")
                 control.submit([.makeStep])
@@ -243,6 +257,11 @@ public final class DaemonRunner {
         }
         if let id = event?.messageID { fields["message_id"] = "\(id.rawValue)" }
         return fields
+    }
+
+    private static func format(_ ppm: Double) -> String {
+        let tenths = (ppm * 10).rounded()
+        return (tenths >= 0 ? "+" : "") + String(tenths / 10)
     }
 
     private func rateLimited(_ kind: String, now: Int64, _ level: Logger.Level, _ message: String) {
