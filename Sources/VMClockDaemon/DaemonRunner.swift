@@ -259,9 +259,11 @@ public final class DaemonRunner {
         return fields
     }
 
+    /// "+1.2", "-0.3", "0.0" (never "-0.0").
     private static func format(_ ppm: Double) -> String {
-        let tenths = (ppm * 10).rounded()
-        return (tenths >= 0 ? "+" : "") + String(tenths / 10)
+        let tenths = Int((ppm * 10).rounded())
+        let sign = tenths > 0 ? "+" : (tenths < 0 ? "-" : "")
+        return "\(sign)\(abs(tenths) / 10).\(abs(tenths) % 10)"
     }
 
     private func rateLimited(_ kind: String, now: Int64, _ level: Logger.Level, _ message: String) {
