@@ -49,12 +49,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     /// The `refclock` line for chrony.conf (or /etc/chrony/conf.d/vmclockd.conf).
     public var chronyRefclockLine: String {
-        "refclock SOCK \(refclockSocketPath) refid \(Self.refid) poll \(chronyPoll) precision \(Self.format(maxError))"
-    }
-
-    /// Seconds as chrony.conf writes them (plain decimal or exponent, no locale).
-    static func format(_ seconds: Double) -> String {
-        "\(seconds)"
+        "refclock SOCK \(refclockSocketPath) refid \(Self.refid) poll \(chronyPoll) precision \(maxError)"
     }
 }
 
