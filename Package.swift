@@ -41,7 +41,7 @@ let package = Package(
         .target(
             name: "VMClockDaemon",
             dependencies: [
-                "VMClockPage", "VMClockAccess", "ChronyClients",
+                "VMClockPage", "VMClockAccess", "ChronyClients", "CVMClockCounter",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),

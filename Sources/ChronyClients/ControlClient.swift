@@ -31,70 +31,42 @@ public final class ControlClient {
         }
     }
 
-    public let serverPath: String
-    private let socket: UnixDatagramSocket
-    private var sequence = UInt32.random(in: 1...UInt32.max)
-    public var timeoutMilliseconds: Int32 = 500
-    public var attempts = 3
+    public var serverPath: String { channel.serverPath }
+    private let channel: ControlChannel
+    public var timeoutMilliseconds: Int32 = 500 { didSet { channel.timeoutNanoseconds = Int64(timeoutMilliseconds) * 1_000_000 } }
+    public var attempts = 3 { didSet { channel.attempts = attempts } }
 
     /// Binds the reply socket at `clientPath`, by default next to chronyd's
-    /// command socket (as chronyc does): chronyd, running as its own user,
-    /// must be able to reach it, and that directory is one it can.
+    /// command socket (as chronyc does).
     public init(serverPath: String, clientPath: String? = nil) throws(Failure) {
-        self.serverPath = serverPath
-        let directory = serverPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        do {
-            socket = try UnixDatagramSocket()
-            let name = "vmclockd.\(getpid()).\(UInt32.random(in: 0...UInt32.max)).sock"  // unique per client
-            try socket.bind(path: clientPath ?? "\(directory)/\(name)", mode: 0o666)
-        } catch {
-            // No directory to bind in: chronyd has not created its socket directory.
-            throw error == .noSuchFileOrDirectory ? .unreachable(path: serverPath, error) : .socket(error)
-        }
+        channel = ControlChannel(serverPath: serverPath, clientPath: clientPath)
     }
 
     /// Sends `command` and waits for the matching reply, retrying with the
     /// attempt counter chronyd expects for a resend.
     @discardableResult
     public func request(_ command: ControlCommand) throws(Failure) -> ControlReply {
-        sequence &+= 1
-        for attempt in 0..<attempts {
-            let request = ControlRequest(command: command, sequence: sequence, attempt: UInt16(attempt))
-            do {
-                try socket.send(request.encode(), to: serverPath)
-            } catch {
-                throw .unreachable(path: serverPath, error)
-            }
-            if let reply = awaitReply(to: request) {
-                guard reply.status == .success else { throw .refused(command, reply.status) }
-                return reply
-            }
-        }
-        throw .noReply(path: serverPath, attempts: attempts)
-    }
-
-    /// The reply with our sequence number, or nil after the timeout. Stale
-    /// replies (to an earlier attempt) are skipped.
-    private func awaitReply(to request: ControlRequest) -> ControlReply? {
-        var remaining = timeoutMilliseconds
-        while remaining > 0 {
-            let started = monotonicMilliseconds()
-            guard socket.waitReadable(milliseconds: remaining) else { return nil }
-            while let bytes = try? socket.receive() {
-                if let reply = ControlReply(bytes: bytes), reply.sequence == request.sequence,
-                    reply.command == request.command.rawValue
-                {
-                    return reply
+        var outcome = channel.start(command, now: monotonicNanoseconds())
+        while outcome == nil {
+            let remaining = (channel.deadline ?? 0) - monotonicNanoseconds()
+            if remaining > 0, let fd = channel.descriptor {
+                var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                if poll(&pfd, 1, Int32(clamping: (remaining + 999_999) / 1_000_000)) > 0 {
+                    outcome = channel.readable()
+                    continue
                 }
             }
-            remaining -= Int32(clamping: monotonicMilliseconds() - started)
+            outcome = channel.timeUp(now: monotonicNanoseconds())
         }
-        return nil
+        switch outcome! {
+        case .replied(_, let reply): return reply
+        case .failed(_, let failure): throw failure
+        }
     }
 
-    private func monotonicMilliseconds() -> Int64 {
+    private func monotonicNanoseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 }

@@ -2,11 +2,27 @@
 /// vmclockd needs. Big-endian. Since version 6 a request must be at least as
 /// long as its reply, so short requests carry zero padding; chronyd drops
 /// requests of any other length without a reply.
-public enum ControlCommand: UInt16, Sendable, CustomStringConvertible {
-    case burst = 3
-    case tracking = 33
-    case makeStep = 43
-    case resetSources = 66
+public enum ControlCommand: Sendable, Equatable, CustomStringConvertible {
+    case burst
+    case tracking
+    case makeStep
+    case resetSources
+    /// `reselect`: chronyd selects its sources again now, not at the next update.
+    case reselect
+    /// `selectopts REFID +noselect` / `-noselect` (chrony 4.4+; older ones
+    /// answer "invalid command"): whether chronyd may select the source.
+    case selectOptions(refid: String, noselect: Bool)
+
+    public var code: UInt16 {
+        switch self {
+        case .burst: 3
+        case .tracking: 33
+        case .makeStep: 43
+        case .resetSources: 66
+        case .reselect: 48
+        case .selectOptions: 72
+        }
+    }
 
     /// Command data after the 20-byte header, as chronyc sends it.
     var data: [UInt8] {
@@ -14,8 +30,20 @@ public enum ControlCommand: UInt16, Sendable, CustomStringConvertible {
         // REQ_Burst: mask and address (IPAddr, 20 bytes each; family 0 =
         // unspecified = every NTP source), then n_good_samples 4, n_total 8.
         case .burst: [UInt8](repeating: 0, count: 40) + bigEndianBytes(UInt32(4)) + bigEndianBytes(UInt32(8))
-        case .tracking, .makeStep, .resetSources: []
+        // REQ_Modify_SelectOpts: address (20 bytes; unspecified = by refid),
+        // ref_id, mask (selection bits: SRC_SELECT_NOSELECT = 1), options
+        // (add-source bits: REQ_ADDSRC_NOSELECT = 0x10 when set); 52 bytes in
+        // all, as chronyc 4.6 sends it (strace).
+        case .selectOptions(let refid, let noselect):
+            [UInt8](repeating: 0, count: 20) + bigEndianBytes(Self.referenceID(refid)) + bigEndianBytes(UInt32(1))
+                + bigEndianBytes(UInt32(noselect ? 0x10 : 0))
+        case .tracking, .makeStep, .resetSources, .reselect: []
         }
+    }
+
+    /// A refid of up to four ASCII characters as chronyd's 32-bit reference ID.
+    static func referenceID(_ refid: String) -> UInt32 {
+        refid.utf8.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) } << (8 * UInt32(4 - min(refid.utf8.count, 4)))
     }
 
     /// Length of the reply chronyd sends: RPY_NULL is the 28-byte header,
@@ -23,7 +51,7 @@ public enum ControlCommand: UInt16, Sendable, CustomStringConvertible {
     var replyLength: Int {
         switch self {
         case .tracking: ControlReply.headerLength + 76
-        case .burst, .makeStep, .resetSources: ControlReply.headerLength
+        case .burst, .makeStep, .resetSources, .reselect, .selectOptions: ControlReply.headerLength
         }
     }
 
@@ -33,6 +61,8 @@ public enum ControlCommand: UInt16, Sendable, CustomStringConvertible {
         case .tracking: "tracking"
         case .makeStep: "makestep"
         case .resetSources: "reset sources"
+        case .reselect: "reselect"
+        case .selectOptions(let refid, let noselect): "selectopts \(refid) \(noselect ? "+" : "-")noselect"
         }
     }
 }
@@ -49,7 +79,7 @@ public struct ControlRequest: Sendable, Equatable {
     /// sequence · pad1 · pad2, then data, then zeros up to the reply's length.
     public func encode() -> [UInt8] {
         var bytes: [UInt8] = [Self.protocolVersion, 1, 0, 0]
-        bytes += bigEndianBytes(command.rawValue) + bigEndianBytes(attempt) + bigEndianBytes(sequence)
+        bytes += bigEndianBytes(command.code) + bigEndianBytes(attempt) + bigEndianBytes(sequence)
         bytes += [UInt8](repeating: 0, count: 8) + command.data
         if bytes.count < command.replyLength {
             bytes += [UInt8](repeating: 0, count: command.replyLength - bytes.count)

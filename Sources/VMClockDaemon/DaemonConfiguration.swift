@@ -15,18 +15,23 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Where vmclockd binds the socket chronyd replies to; nil: next to the
     /// command socket, as chronyc does.
     public var controlReplySocketPath: String?
-    /// Seconds between samples sent to chronyd (1/16 … 16 s).
-    public var sampleInterval = 1.0
-    /// Seconds between looks at the page, far more often than samples, so a
-    /// disruption is seen within this time.
-    public var watchInterval = 0.010
+    /// Seconds between samples sent to chronyd (1/16 … 16 s). Chosen by
+    /// measurement (BENCHMARKS.md): 16 samples a second let chronyd follow
+    /// VMCK again within about a second of a reset.
+    public var sampleInterval = 0.0625
+    /// Seconds between looks at the page; a disruption is seen within this
+    /// time (sooner where the device notifies). By default one look per sample.
+    public var watchInterval = 0.0625
     /// The promise: no sample leaves with a larger error bound (seconds).
     /// chronyd's `precision` for the refclock is set to exactly this.
     public var maxError = 0.001
     /// Use the page's estimated error where it gives no maximum.
     public var allowEstimatedError = false
-    /// After a disruption, the page must stay good and unchanged this long.
-    public var settleTime = 2.0
+    /// After a disruption, the page must stay good and unchanged this long
+    /// before samples resume. Off by default: a page that is synchronised
+    /// and within its bound is what the host vouches for, and the rate
+    /// cross-check catches a page whose period is wrong.
+    public var settleTime = 0.0
     /// Largest disagreement between the page's period and the counter rate
     /// measured against CLOCK_MONOTONIC_RAW, in ppm.
     public var periodTolerancePPM = 500.0
@@ -34,17 +39,31 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// exceeds this many seconds; nil: never step.
     public var stepThreshold: Double? = 0.5
     public var taiPolicy = TAIOffsetPolicy.automatic
+    /// Where the page identity chronyd's history belongs to is kept across
+    /// restarts of the daemon (nil: nowhere).
+    public var stateFilePath: String? = "/run/vmclockd/page-identity"
     public static let refid = "VMCK"
 
     public init() {}
 
     public static let sampleIntervalRange = 0.0625...16.0
 
-    /// chronyd's refclock `poll`: its median filter needs at least 4 samples
-    /// to produce one, so each poll interval (2^poll s) should hold 4 of ours.
+    /// chronyd's refclock `poll`: one of our samples per poll interval
+    /// (2^poll s ≥ the interval). Measured against chronyd 4.3 at 16 Hz
+    /// (BENCHMARKS.md): with its default filter chronyd follows VMCK again
+    /// 0.76 s after a reset whatever the poll (it needs 3 filtered samples of
+    /// 4 raw ones each), but its reach register, which is all that makes a
+    /// chronyd older than 4.4 let go of VMCK in a hold, empties in 8 polls:
+    /// 0.5 s at poll -4 against 2 s at poll -2.
     public var chronyPoll: Int {
-        let samplesPerPoll = 4.0
-        return Int(log2(samplesPerPoll * sampleInterval).rounded(.up))
+        Int(log2(sampleInterval).rounded(.up))
+    }
+
+    /// How long chronyd 4.0–4.3 (no selectopts) goes on using VMCK after
+    /// samples stop: until its reach register empties, 8 polls.
+    public var oldChronydHoldSeconds: String {
+        let seconds = 8 * Double(sign: .plus, exponent: chronyPoll, significand: 1)
+        return seconds == seconds.rounded() ? "\(Int(seconds))" : "\(seconds)"
     }
 
     /// The `refclock` line for chrony.conf (or /etc/chrony/conf.d/vmclockd.conf).
@@ -52,4 +71,3 @@ public struct DaemonConfiguration: Sendable, Equatable {
         "refclock SOCK \(refclockSocketPath) refid \(Self.refid) poll \(chronyPoll) precision \(maxError)"
     }
 }
-

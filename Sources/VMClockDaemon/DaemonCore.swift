@@ -10,10 +10,17 @@ public struct DaemonCore: Sendable {
     /// The identity of the last valid page; a change is a disruption.
     public private(set) var identity: PageIdentity?
     public private(set) var disruptions = 0
+    /// The disruption whose `reset sources` chronyd has not acknowledged
+    /// yet (numbered from 1); nothing is sent while one is owed.
+    public private(set) var resetOwed: Int?
+    /// The sample this look justifies, while tracking.
+    public private(set) var sample: SampleBuilder.Built?
+    /// `identity` came from an earlier run of the daemon, not from a page.
+    private var identityFromBefore = false
     /// Set after a disruption until chronyd's correction has been checked.
     public private(set) var stepPending = false
     private var lost = false
-    private var needsSettle = true
+    private var needsSettle: Bool
     private var goodSince: Int64?
     private var resumedAt: Int64?
     private var lastPage: VMClockPage?
@@ -24,10 +31,30 @@ public struct DaemonCore: Sendable {
     public private(set) var periodDisagreementPPM: Double?
     static let busyToleranceNanoseconds: Int64 = 100_000_000
 
-    public init(configuration: DaemonConfiguration, nativeCounter: CounterID?) {
+    /// `remembered`: the identity an earlier run of the daemon left (this
+    /// boot); a page that differs from it is a disruption that happened
+    /// while the daemon was not running.
+    public init(configuration: DaemonConfiguration, nativeCounter: CounterID?, remembered: PageIdentity? = nil) {
         self.configuration = configuration
         self.nativeCounter = nativeCounter
+        identity = remembered
+        identityFromBefore = remembered != nil
+        // Nothing was calibrated yet: the first good page needs no settling.
+        needsSettle = false
     }
+
+    /// The identity chronyd's history is known to belong to: the current one
+    /// once no reset is owed. What the daemon keeps across its restarts.
+    public var confirmedIdentity: PageIdentity? { resetOwed == nil && !lost ? identity : nil }
+
+    /// chronyd acknowledged the reset asked for after disruption `number`.
+    /// One asked for an earlier disruption does not cover a later one.
+    public mutating func resetAcknowledged(disruption number: Int) {
+        if resetOwed == number { resetOwed = nil }
+    }
+
+    /// chronyd may select VMCK only while fresh samples flow.
+    public var wantsSelectable: Bool { state == .tracking }
 
     /// Feeds one observation taken at `now`; returns what to do, in order.
     public mutating func observe(_ observation: Observation, now: Int64) -> [DaemonEffect] {
@@ -47,10 +74,11 @@ public struct DaemonCore: Sendable {
             guard now - since >= Self.busyToleranceNanoseconds else { return effects }
             goodSince = nil
             next = .holding(.busy)
-        case .page(let page, let point):
+        case .page(let page, let look):
             effects += notice(page)
-            next = judge(page, point: point, now: now)
+            next = judge(page, look: look, now: now)
         }
+        if next != .tracking { sample = nil }
         if observation != .busy { busySince = nil }
         effects += move(to: next, now: now)
         effects += giveUpStepping(now: now)
@@ -63,21 +91,24 @@ public struct DaemonCore: Sendable {
     /// another host's, so everything learned is dropped now.
     private mutating func loseThePage() -> [DaemonEffect] {
         goodSince = nil
-        guard !lost, let identity else { return [] }
+        // At start, a device not there yet says nothing of the one before.
+        guard !lost, !identityFromBefore, let identity else { return [] }
         lost = true
-        return disrupt(.deviceGone, old: identity, new: nil)
+        return disrupt(.deviceGone, old: identity, new: nil, whileAway: false)
     }
 
-    private mutating func disrupt(_ kind: DisruptionKind, old: PageIdentity, new: PageIdentity?) -> [DaemonEffect] {
+    private mutating func disrupt(
+        _ kind: DisruptionKind, old: PageIdentity, new: PageIdentity?, whileAway: Bool
+    ) -> [DaemonEffect] {
         disruptions += 1
+        resetOwed = disruptions
         calibration.reset()
-        needsSettle = true
+        needsSettle = configuration.settleTime > 0
         goodSince = nil
         stepPending = configuration.stepThreshold != nil && new?.counterID != 0xff
         return [
             .log(.disruption(kind, oldMarker: old.disruptionMarker, newMarker: new?.disruptionMarker,
-                             generation: new?.vmGenerationCounter)),
-            .resetChronySources, .burstChronySources,
+                             generation: new?.vmGenerationCounter, whileAway: whileAway))
         ]
     }
 
@@ -87,9 +118,10 @@ public struct DaemonCore: Sendable {
         let current = PageIdentity(page)
         // Back after being lost with the same identity: handled when it went away.
         if let identity, let kind = current.disruption(since: identity) {
-            effects += disrupt(kind, old: identity, new: current)
+            effects += disrupt(kind, old: identity, new: current, whileAway: identityFromBefore)
         }
         identity = current
+        identityFromBefore = false
         lost = false
         effects += announceMaintenance(page.flags)
         effects += fieldChanges(from: lastPage, to: page)
@@ -130,7 +162,7 @@ public struct DaemonCore: Sendable {
 
     // MARK: - judging a page
 
-    private mutating func judge(_ page: VMClockPage, point: PeriodCalibration.Point, now: Int64) -> DaemonState {
+    private mutating func judge(_ page: VMClockPage, look: Look, now: Int64) -> DaemonState {
         guard page.hasClockData else {
             goodSince = nil
             return .disruptionOnly
@@ -142,45 +174,52 @@ public struct DaemonCore: Sendable {
             goodSince = nil
             return .holding(.noTime(error.description))
         }
-        calibration.record(point)
+        let raw = look.rawBracket
+        // An inverted bracket says nothing (another CPU's counter).
+        if !raw.isInverted { calibration.record(PeriodCalibration.Point(
+            counter: raw.counterMidpoint, rawNanoseconds: raw.system.nanosecondsSinceEpoch ?? 0,
+            uncertaintyNanoseconds: Int64(clamping: clock.halfTicksToNanoseconds(raw.windowTicks, unitsPerTick: clock.counterPeriodFracSec)))) }
         let pageSecondsPerTick = Double(clock.counterPeriodFracSec)
             * Double(sign: .plus, exponent: -64 - Int(clock.counterPeriodShift), significand: 1)
-        periodDisagreementPPM = calibration.disagreementPPM(pageSecondsPerTick: pageSecondsPerTick)
-        if let reason = holdReason(clock, counter: point.counter) {
+        let disagreement = calibration.disagreement(pageSecondsPerTick: pageSecondsPerTick)
+        periodDisagreementPPM = disagreement?.ppm
+        let built = SampleBuilder.build(clock: clock, bracket: look.bracket, configuration: configuration)
+        if let reason = holdReason(clock.clockStatus, built, disagreement) {
             goodSince = nil
             return .holding(reason)
         }
         let since = goodSince ?? now
         goodSince = since
         if needsSettle, Double(now - since) * 1e-9 < configuration.settleTime { return .holding(.settling) }
+        sample = try? built.get()
         return .tracking
     }
 
-    /// Why this page cannot feed chronyd now, or nil if it can.
-    func holdReason(_ clock: ClockData, counter: UInt64) -> HoldReason? {
-        switch clock.clockStatus {
+    /// Why this look cannot feed chronyd, or nil if it can. The bound judged
+    /// is the sample's own (page and read): one gate for state and samples.
+    func holdReason(
+        _ status: ClockStatus, _ built: Result<SampleBuilder.Built, SampleBuilder.Withheld>,
+        _ disagreement: (ppm: Double, uncertaintyPPM: Double)?
+    ) -> HoldReason? {
+        switch status {
         case .synchronized, .freerunning: break  // freerunning only while its bound passes (below)
-        case .unknown, .initializing, .unreliable: return .clockStatus(clock.clockStatus)
+        case .unknown, .initializing, .unreliable: return .clockStatus(status)
         }
-        guard let bound = errorBound(clock, atCounter: counter) else { return .noErrorBound }
-        if bound > promiseNanoseconds {
-            return .boundAbovePromise(boundNanoseconds: bound, promiseNanoseconds: promiseNanoseconds)
+        switch built {
+        case .success: break
+        case .failure(.noTime): return .noTime("the page gives no UTC at this reading")
+        case .failure(.noErrorBound): return .noErrorBound
+        case .failure(.boundAbovePromise(let bound)):
+            return .boundAbovePromise(boundNanoseconds: bound, promiseNanoseconds: configuration.promiseNanoseconds)
+        case .failure(.nearLeapSecond): return .leapSecond
         }
-        guard let ppm = periodDisagreementPPM else { return .calibrating }
-        if abs(ppm) > configuration.periodTolerancePPM {
-            return .periodDisagrees(ppm: ppm, tolerancePPM: configuration.periodTolerancePPM)
-        }
+        let tolerance = configuration.periodTolerancePPM
+        // Ready once the rate is known to a tenth of the tolerance.
+        guard let disagreement, disagreement.uncertaintyPPM <= tolerance / 10 else { return .calibrating }
+        if abs(disagreement.ppm) > tolerance { return .periodDisagrees(ppm: disagreement.ppm, tolerancePPM: tolerance) }
+        if resetOwed != nil { return .resetPending }
         return nil
     }
-
-    /// The page's bound at `counter`: the maximum error, or the estimate
-    /// where the operator allows it and no maximum is given.
-    public func errorBound(_ clock: ClockData, atCounter counter: UInt64) -> UInt64? {
-        if let max = clock.maxErrorNanoseconds(atCounter: counter) { return max }
-        return configuration.allowEstimatedError ? clock.estErrorNanoseconds(atCounter: counter) : nil
-    }
-
-    public var promiseNanoseconds: UInt64 { UInt64((configuration.maxError * 1e9).rounded(.down)) }
 
     private mutating func move(to next: DaemonState, now: Int64) -> [DaemonEffect] {
         let previous = state

@@ -1,13 +1,12 @@
 import VMClockPage
 
 /// What the state machine asks the outside world to do. The machine itself
-/// does no I/O; the runner carries these out, in order.
+/// does no I/O; the runner carries these out, in order. What chronyd must
+/// be told to reach (a reset owed, VMCK selectable or not) is state, read
+/// from the machine (`resetOwed`, `wantsSelectable`) and kept in step by
+/// `ChronyDirector`.
 public enum DaemonEffect: Equatable, Sendable {
     case log(DaemonEvent)
-    /// chronyd: drop every measurement of every source (REQ_RESET_SOURCES).
-    case resetChronySources
-    /// chronyd: take a burst of fresh measurements from its NTP sources.
-    case burstChronySources
     /// chronyd: step the clock by the correction it still has to make.
     case makeStep(correctionSeconds: Double)
 }
@@ -15,7 +14,8 @@ public enum DaemonEffect: Equatable, Sendable {
 /// Things worth a log line, each logged once when it happens.
 public enum DaemonEvent: Equatable, Sendable {
     case stateChanged(from: DaemonState, to: DaemonState)
-    case disruption(DisruptionKind, oldMarker: UInt64, newMarker: UInt64?, generation: UInt64?)
+    /// `whileAway`: found at start against what the daemon's last run left.
+    case disruption(DisruptionKind, oldMarker: UInt64, newMarker: UInt64?, generation: UInt64?, whileAway: Bool)
     case maintenanceAnnounced(PageFlags)
     case pageFieldChanged(field: String, old: String, new: String)
     case stepSkipped(reason: String)
@@ -23,7 +23,7 @@ public enum DaemonEvent: Equatable, Sendable {
     public var isWarning: Bool {
         switch self {
         case .disruption, .maintenanceAnnounced: true
-        case .stateChanged(_, .holding(let reason)): reason != .calibrating && reason != .settling
+        case .stateChanged(_, .holding(let reason)): ![.calibrating, .settling, .resetPending].contains(reason)
         default: false
         }
     }
@@ -32,10 +32,10 @@ public enum DaemonEvent: Equatable, Sendable {
         switch self {
         case .stateChanged(let from, let to):
             "state \(from.label) → \(to.label)" + (to.holdReason.map { ": \($0)" } ?? "")
-        case .disruption(let kind, let old, let new, let generation):
-            "disruption: \(kind.rawValue); marker \(old) → \(new.map(String.init) ?? "?")"
+        case .disruption(let kind, let old, let new, let generation, let whileAway):
+            "disruption" + (whileAway ? " while vmclockd was not running" : "") + ": \(kind.rawValue); marker \(old) → \(new.map(String.init) ?? "?")"
                 + (generation.map { ", vm_generation_counter \($0)" } ?? "")
-                + "; calibration dropped, chronyd told to reset its sources, holding"
+                + "; calibration dropped, holding until chronyd acknowledges 'reset sources'"
         case .maintenanceAnnounced(let flags):
             flags.contains(.disruptionImminent)
                 ? "the host announces a disruption within about an hour (DISRUPTION_IMMINENT)"

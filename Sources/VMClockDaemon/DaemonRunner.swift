@@ -6,36 +6,34 @@ import Logging
 import VMClockAccess
 import VMClockPage
 
-/// The daemon's loop: watch the page every `watchInterval` (or on a device
-/// notification), feed each look to the state machine, carry out its
-/// effects, and send a sample every `sampleInterval` while tracking.
+/// The daemon's loop, one thread: it sleeps in a single wait on everything
+/// that can wake it (signals, chronyd's replies, the device where it
+/// notifies, the next look), looks at the page when a look is due, feeds
+/// the look to the state machine, sends the sample it justifies, and keeps
+/// chronyd in step through the director.
 public final class DaemonRunner {
     public private(set) var core: DaemonCore
     public private(set) var statistics = Statistics()
     private let configuration: DaemonConfiguration
-    private let logger: Logger
+    private let log: DaemonLog
     private let device: ReopeningDevice
-    private let refclock: RefclockSocket
-    private let control: ChronyControlWorker
-    private var signals = SignalWatcher()
-    private var limiter = RateLimiter()
-    private var notificationsUnsupported = false
-    /// The device can notify us of updates (set from the last page seen).
-    private var notifying: VMClockDevice?
-    private var refclockTrouble = false
-    /// After the refclock socket was missing: no attempt before this
-    /// (monotonic ns), doubling from one interval to at most a second, so a
-    /// restarted chronyd is fed within a second of its socket reappearing.
-    private var refclockRetryAt: Int64 = 0
-    private var refclockBackoff: Int64 = 0
-    static let refclockBackoffLimit: Int64 = 1_000_000_000
+    private let delivery: SampleDelivery
+    private let channel: ControlChannel
+    private var director = ChronyDirector()
+    private let signals = SignalWatcher()
+    private let store: IdentityStore?
+    private var stored: PageIdentity?
+    private var notifications = NotificationWatch()
+    private var pollSet: [pollfd] = []
+    /// A sample has reached chronyd since the state became tracking.
+    private var flowing = false
     /// Called after every look at the page (systemd status and watchdog).
     public var onLook: ((DaemonRunner) -> Void)?
     /// Called on SIGHUP, before the device is reopened.
     public var onReload: (() -> Void)?
     /// The last look found the device open (whatever its page said).
     public private(set) var deviceIsOpen = false
-    /// The latest offset sent, for status lines.
+    /// The latest sample sent, for status lines.
     public private(set) var lastSent: SampleBuilder.Built?
 
     public struct Statistics: Sendable, Equatable {
@@ -46,73 +44,89 @@ public final class DaemonRunner {
         public var looks = 0
     }
 
+    /// While the rate is measured (after start or a disruption) looks come
+    /// this often, so samples resume within a few tens of ms.
+    static let measuringLookNanoseconds: Int64 = 25_000_000
+
     public init(configuration: DaemonConfiguration, logger: Logger) throws {
         self.configuration = configuration
-        self.logger = logger
-        core = DaemonCore(configuration: configuration, nativeCounter: Counter.native)
+        log = DaemonLog(logger: logger)
+        store = configuration.stateFilePath.map(IdentityStore.init(path:))
+        stored = store?.load()
+        core = DaemonCore(configuration: configuration, nativeCounter: Counter.native, remembered: stored)
         device = ReopeningDevice(path: configuration.devicePath, replacementCheckNanoseconds: 250_000_000)
-        refclock = try RefclockSocket(path: configuration.refclockSocketPath)
-        control = ChronyControlWorker(
-            serverPath: configuration.controlSocketPath, replyPath: configuration.controlReplySocketPath)
+        delivery = try SampleDelivery(configuration: configuration, log: log)
+        channel = ControlChannel(serverPath: configuration.controlSocketPath, clientPath: configuration.controlReplySocketPath)
+        pollSet.reserveCapacity(3)
+        log.metadata = { [unowned self] in metadata() }
+        if let stored {
+            log.log(.info, "page identity from an earlier run: marker \(stored.disruptionMarker); a change is a disruption")
+        }
     }
 
     /// Runs until SIGTERM or SIGINT; returns the signal that stopped it.
     public func run() -> Int32 {
         let watch = Int64(configuration.watchInterval * 1e9)
         let sampleEvery = Int64(configuration.sampleInterval * 1e9)
-        var nextSample = SystemClock.monotonicNanoseconds()
+        var nextLook = SystemClock.monotonicNanoseconds()
+        var nextSample = nextLook
         while true {
-            for request in signals.pending() {
-                switch request {
-                case .stop(let signal):
-                    logger.notice("stopping on signal \(signal)")
-                    return signal
-                case .reopen:
-                    onReload?()
-                    logger.notice("SIGHUP: reopening \(configuration.devicePath)")
-                    device.close()
-                }
-            }
-            handleControlOutcomes()
             let now = SystemClock.monotonicNanoseconds()
-            let sampleDue = now >= nextSample
-            if sampleDue { nextSample = max(nextSample + sampleEvery, now) }
-            look(sampleDue: sampleDue)
-            onLook?(self)
-            wait(until: min(now + watch, nextSample))
+            if now >= nextLook || notifications.updated {
+                let sampleDue = now >= nextSample
+                if sampleDue { nextSample = max(nextSample + sampleEvery, now) }
+                look(sampleDue: sampleDue, now: now)
+                let measuring = core.state == .holding(.calibrating)
+                nextLook = min(now + (measuring ? min(watch, Self.measuringLookNanoseconds) : watch), nextSample)
+                onLook?(self)
+            }
+            driveChrony(now: now)
+            keepIdentity(now: now)
+            if let stop = wait(until: min(nextLook, channel.deadline ?? .max, director.nextRetry(wants) ?? .max)) {
+                return stop
+            }
         }
     }
 
     // MARK: - one look
 
-    private func look(sampleDue: Bool) {
+    private func look(sampleDue: Bool, now: Int64) {
         statistics.looks += 1
-        let (observation, reading) = observe(withSystemClock: sampleDue)
+        let (observation, reading) = observe()
         if case .unavailable = observation { deviceIsOpen = false } else { deviceIsOpen = true }
-        let now = SystemClock.monotonicNanoseconds()
         perform(core.observe(observation, now: now), now: now)
-        if sampleDue, core.wantsTracking, control.isIdle { control.submit([.tracking]) }
-        if sampleDue, core.state == .tracking, let reading { send(reading, now: now) }
+        if core.state != .tracking { flowing = false }
+        guard sampleDue else { return }
+        guard let sample = core.sample, let reading else {
+            if case .holding = core.state { statistics.samplesWithheld += 1 }
+            return
+        }
+        // The page must still be the one the sample was computed from: a
+        // marker change published since then must not let it out.
+        guard reading.device.isUnchanged(since: reading.page) else {
+            statistics.samplesUnsent += 1
+            return
+        }
+        if delivery.deliver(sample, now: now) {
+            lastSent = sample
+            flowing = true
+        }
+        (statistics.samplesSent, statistics.samplesDroppedFull) = (delivery.counts.sent, delivery.counts.droppedFull)
+        statistics.samplesUnsent = delivery.counts.unsent
     }
 
     private struct Reading {
         var device: VMClockDevice
         var page: VMClockPage
-        var bracket: CounterBracket
     }
 
-    private func observe(withSystemClock: Bool) -> (Observation, Reading?) {
-        notifying = nil
+    private func observe() -> (Observation, Reading?) {
         do {
             let device = try device.device()
-            if withSystemClock {
-                let (page, bracket) = try device.readWithSystemClock(timeout: Self.snapshotTimeout)
-                noteNotifications(device, page)
-                return (.page(page, calibrationPoint: calibrationPoint()), Reading(device: device, page: page, bracket: bracket))
-            }
-            let page = try device.snapshot(timeout: Self.snapshotTimeout)
-            noteNotifications(device, page)
-            return (.page(page, calibrationPoint: calibrationPoint()), nil)
+            let (page, bracket) = try device.readWithSystemClock(attempts: 3, timeout: Self.snapshotTimeout)
+            let raw = CrossTimestamp.measure(attempts: 3, clock: .monotonicRaw)
+            notifications.noteLook(device, page)
+            return (.page(page, Look(bracket: bracket, rawBracket: raw)), Reading(device: device, page: page))
         } catch let error as DeviceError {
             return (.unavailable(error), nil)
         } catch let error as SnapshotError {
@@ -132,72 +146,6 @@ public final class DaemonRunner {
     /// "busy" for this look (the state machine decides when that means hold).
     static let snapshotTimeout: Duration = .milliseconds(1)
 
-    private func noteNotifications(_ device: VMClockDevice, _ page: VMClockPage) {
-        if !notificationsUnsupported, device.supportsNotifications(page) { notifying = device }
-    }
-
-    private func calibrationPoint() -> PeriodCalibration.Point {
-        let bracket = CrossTimestamp.measure(attempts: 3, clock: .monotonicRaw)
-        let raw = bracket.system.nanosecondsSinceEpoch ?? 0
-        return PeriodCalibration.Point(counter: bracket.counterMidpoint, rawNanoseconds: raw)
-    }
-
-    // MARK: - samples
-
-    private func send(_ reading: Reading, now: Int64) {
-        guard let clock = try? reading.page.clockData(nativeCounter: Counter.native, taiPolicy: configuration.taiPolicy) else { return }
-        switch SampleBuilder.build(clock: clock, bracket: reading.bracket, core: core) {
-        case .failure(let withheld):
-            statistics.samplesWithheld += 1
-            rateLimited("withheld", now: now, .warning, "sample withheld: \(withheld)")
-        case .success(let built):
-            // The page must still be the one the sample was computed from: a
-            // marker change published since then must not let it out.
-            guard reading.device.isUnchanged(since: reading.page), now >= refclockRetryAt else {
-                statistics.samplesUnsent += 1
-                return
-            }
-            deliver(built, now: now)
-        }
-    }
-
-    private func deliver(_ built: SampleBuilder.Built, now: Int64) {
-        switch refclock.send(built.sample) {
-        case .sent:
-            statistics.samplesSent += 1
-            lastSent = built
-            refclockBackoff = 0
-            if refclockTrouble {
-                refclockTrouble = false
-                for kind in ["refclock-absent", "refclock-full", "refclock-denied", "refclock-failed"] { limiter.clear(kind) }
-                logger.notice("samples are reaching chronyd again")
-            }
-        case .noListener(let errno):
-            refclockTrouble = true
-            let interval = Int64(configuration.sampleInterval * 1e9)
-            refclockBackoff = min(max(refclockBackoff * 2, interval), Self.refclockBackoffLimit)
-            refclockRetryAt = now + refclockBackoff
-            statistics.samplesUnsent += 1
-            rateLimited("refclock-absent", now: now, .warning,
-                        "chronyd's refclock socket \(configuration.refclockSocketPath) is not there (\(errno)): is chronyd running with '\(configuration.chronyRefclockLine)'? Retrying, at least once a second.")
-        case .full:
-            refclockTrouble = true
-            statistics.samplesDroppedFull += 1
-            rateLimited("refclock-full", now: now, .warning, "chronyd's refclock socket is full: sample dropped")
-        case .permissionDenied:
-            refclockTrouble = true
-            statistics.samplesUnsent += 1
-            rateLimited("refclock-denied", now: now, .error,
-                        "permission denied on \(configuration.refclockSocketPath): chronyd creates it as root; run vmclockd as root or in chronyd's group")
-        case .failed(let errno):
-            refclockTrouble = true
-            statistics.samplesUnsent += 1
-            rateLimited("refclock-failed", now: now, .error, "sending to \(configuration.refclockSocketPath) failed: \(errno)")
-        }
-    }
-
-    // MARK: - effects
-
     private func perform(_ effects: [DaemonEffect], now: Int64) {
         for effect in effects {
             switch effect {
@@ -206,37 +154,79 @@ public final class DaemonRunner {
                 if case .stateChanged(_, .tracking) = event, let ppm = core.periodDisagreementPPM {
                     message += " (page period within \(Self.format(ppm)) ppm of the counter rate measured against CLOCK_MONOTONIC_RAW)"
                 }
-                logger.log(level: event.isWarning ? .warning : .notice, "\(message)", metadata: metadata(for: event))
-                if case .stateChanged(_, .tracking) = event { limiter.clear("withheld") }
-            case .resetChronySources:
-                control.submit([.resetSources])
-            case .burstChronySources:
-                control.submit([.burst])  // the worker is serial: after the reset
+                if case .stateChanged(_, .holding) = event, director.selectionSupported == false {
+                    message += "; \(Self.oldChronydHold(configuration))"
+                }
+                log.log(event.isWarning ? .warning : .notice, message, metadata: Self.messageID(event.messageID))
             case .makeStep(let correction):
-                logger.notice("asking chronyd to step the clock: \(correction) s still to correct after the disruption")
-                control.submit([.makeStep])
+                log.log(.notice, "asking chronyd to step the clock: \(correction) s still to correct after the disruption")
+                director.enqueue(.makeStep)
             }
         }
     }
 
-    private func handleControlOutcomes() {
-        for outcome in control.drain() {
-            switch outcome {
-            case .replied(.tracking, let reply):
-                guard let tracking = reply.tracking else { continue }
-                let now = SystemClock.monotonicNanoseconds()
+    // MARK: - chronyd
+
+    private var wants: ChronyDirector.Wants {
+        .init(resetOwed: core.resetOwed, selectable: core.wantsSelectable && flowing, trackingReport: core.wantsTracking)
+    }
+
+    private func driveChrony(now: Int64) {
+        while let command = director.next(wants, now: now) {
+            guard let outcome = channel.start(command, now: now) else { return }
+            handle(outcome, now: now)
+        }
+    }
+
+    private func handle(_ outcome: ControlChannel.Outcome, now: Int64) {
+        for event in director.completed(outcome, now: now) {
+            switch event {
+            case .resetAcknowledged(let first, let last, let attempts):
+                core.resetAcknowledged(disruption: last)
+                log.cleared("reset-failed")
+                let which = first == last ? "disruption \(last)" : "disruptions \(first)–\(last)"
+                log.log(.notice, "chronyd acknowledged 'reset sources' for \(which)"
+                        + (attempts > 1 ? " (attempt \(attempts))" : ""), metadata: Self.messageID(.resetAcknowledged))
+            case .resetFailed(let disruption, let attempts, let failure):
+                log.rateLimited("reset-failed", now: now, .error,
+                                "chronyd has not acknowledged 'reset sources' for disruption \(disruption) (attempt \(attempts)): \(failure); holding, retrying every 5 s at most")
+            case .selectionApplied(let selectable):
+                log.log(.info, selectable ? "chronyd may select VMCK again (selectopts -noselect)" : "chronyd told not to select VMCK while holding (selectopts +noselect)")
+            case .selectionUnsupported:
+                log.log(.warning, "chronyd does not know selectopts (chrony older than 4.4): \(Self.oldChronydHold(configuration))")
+            case .selectionFailed(let failure):
+                log.rateLimited("selection-failed", now: now, .warning, "chronyd 'selectopts' failed: \(failure); retrying")
+            case .failed(.burst, .refused(_, .noSuchSource)):
+                log.log(.info, "chronyd has no NTP sources to burst")
+            case .failed(let command, let failure):
+                log.rateLimited("control-\(command.code)", now: now, .error, "chronyd '\(command)' failed: \(failure)")
+            case .done(.reselect):
+                log.log(.info, "chronyd reselected its sources")
+            case .done(let command):
+                log.log(.notice, "chronyd: \(command) done")
+            case .tracking(let tracking):
                 let age = SystemClock.realtime().seconds(since: Timestamp(seconds: Int64(tracking.referenceTime), nanoseconds: 0))
                 perform(core.tracking(correctionSeconds: tracking.currentCorrection, referenceAgeSeconds: age, now: now), now: now)
-            case .replied(let command, _):
-                logger.notice("chronyd: \(command) done")
-            case .failed(.burst, .refused(_, .noSuchSource)):
-                logger.info("chronyd has no NTP sources to burst")
-            case .failed(let command, let failure):
-                rateLimited("control-\(command.rawValue)", now: SystemClock.monotonicNanoseconds(), .error,
-                            "chronyd '\(command)' failed: \(failure)")
             }
         }
     }
+
+    /// What a hold means on a chronyd without selectopts.
+    static func oldChronydHold(_ configuration: DaemonConfiguration) -> String {
+        "it keeps using VMCK's last samples until its reach register empties, about 8 refclock polls (\(configuration.oldChronydHoldSeconds) s at poll \(configuration.chronyPoll)); upgrade chrony to 4.4 or later for an immediate hold"
+    }
+
+    private func keepIdentity(now: Int64) {
+        guard let store, let confirmed = core.confirmedIdentity, confirmed != stored else { return }
+        if let error = store.save(confirmed) {
+            log.rateLimited("state-file", now: now, .error,
+                            "cannot write \(store.path) (errno \(error)): a disruption while vmclockd is stopped would go unnoticed")
+        } else {
+            stored = confirmed
+        }
+    }
+
+    // MARK: - journal fields
 
     /// Structured fields for the journal, now.
     public func metadata(for event: DaemonEvent? = nil) -> Logger.Metadata {
@@ -259,6 +249,10 @@ public final class DaemonRunner {
         return fields
     }
 
+    private static func messageID(_ id: MessageID?) -> Logger.Metadata {
+        id.map { ["message_id": "\($0.rawValue)"] } ?? [:]
+    }
+
     /// "+1.2", "-0.3", "0.0" (never "-0.0").
     private static func format(_ ppm: Double) -> String {
         let tenths = Int((ppm * 10).rounded())
@@ -266,28 +260,45 @@ public final class DaemonRunner {
         return "\(sign)\(abs(tenths) / 10).\(abs(tenths) % 10)"
     }
 
-    private func rateLimited(_ kind: String, now: Int64, _ level: Logger.Level, _ message: String) {
-        guard let suppressed = limiter.admit(kind, now: now) else { return }
-        logger.log(level: level, "\(message)\(suppressed > 0 ? " (\(suppressed) more like this since the last report)" : "")",
-                   metadata: metadata())
-    }
-
     // MARK: - waiting
 
-    /// Sleeps until `deadline` (monotonic ns), at most 50 ms at a time so
-    /// signals are seen promptly; wakes early on a device notification.
-    private func wait(until deadline: Int64) {
-        let remaining = deadline - SystemClock.monotonicNanoseconds()
-        guard remaining > 0 else { return }
-        let milliseconds = Int32(clamping: min(remaining / 1_000_000, 50))
-        if let notifying {
-            if notifying.waitForUpdate(milliseconds: max(milliseconds, 1)) == .unsupported {
-                notificationsUnsupported = true
-                logger.notice("the device does not deliver notifications (POLLHUP): polling every \(configuration.watchInterval) s")
+    /// One wait on signals, chronyd's reply socket and the device (where it
+    /// notifies) until `deadline` (monotonic ns). Returns a stop signal.
+    private func wait(until deadline: Int64) -> Int32? {
+        pollSet.removeAll(keepingCapacity: true)
+        pollSet.append(pollfd(fd: signals.descriptor, events: Int16(POLLIN), revents: 0))
+        let control = channel.descriptor
+        if let control { pollSet.append(pollfd(fd: control, events: Int16(POLLIN), revents: 0)) }
+        let notifying = notifications.descriptor
+        if let notifying { pollSet.append(pollfd(fd: notifying, events: Int16(POLLIN), revents: 0)) }
+        let remaining = max(deadline - SystemClock.monotonicNanoseconds(), 0)
+        // Rounded up: waking a little late costs nothing, early would spin.
+        let ready = poll(&pollSet, nfds_t(pollSet.count), Int32(clamping: (remaining + 999_999) / 1_000_000))
+        let now = SystemClock.monotonicNanoseconds()
+        if ready > 0 {
+            if pollSet[0].revents != 0, let stop = handleSignals() { return stop }
+            if control != nil, pollSet[1].revents != 0, let outcome = channel.readable() { handle(outcome, now: now) }
+            if notifying != nil, let revents = pollSet.last?.revents, revents != 0 {
+                if let message = notifications.woke(revents: revents, lookDue: deadline) { log.log(.notice, message) }
             }
-            return
         }
-        var request = timespec(tv_sec: 0, tv_nsec: Int(min(remaining, 50_000_000)))
-        nanosleep(&request, nil)
+        if let outcome = channel.timeUp(now: now) { handle(outcome, now: now) }
+        return nil
+    }
+
+    private func handleSignals() -> Int32? {
+        for request in signals.pending() {
+            switch request {
+            case .stop(let signal):
+                log.log(.notice, "stopping on signal \(signal)")
+                return signal
+            case .reopen:
+                onReload?()
+                log.log(.notice, "SIGHUP: reopening \(configuration.devicePath)")
+                device.close()
+                notifications.forget()
+            }
+        }
+        return nil
     }
 }

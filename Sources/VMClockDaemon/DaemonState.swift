@@ -57,7 +57,12 @@ public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
     /// The counter's rate is still being measured (after start or a disruption).
     case calibrating
     case periodDisagrees(ppm: Double, tolerancePPM: Double)
-    /// Good again after a disruption, waiting out the settle time.
+    /// Near a leap second, or the page's anchor is before one it is evaluated after.
+    case leapSecond
+    /// After a disruption: chronyd has not yet acknowledged `reset sources`,
+    /// so its history may still be the old host's.
+    case resetPending
+    /// Good again after a disruption, waiting out the (optional) settle time.
     case settling
 
     public var description: String {
@@ -72,6 +77,8 @@ public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
         case .calibrating: "measuring the counter rate against CLOCK_MONOTONIC_RAW"
         case .periodDisagrees(let ppm, let tolerance):
             "the page's counter period disagrees with the measured rate by \(Self.ppm(ppm)) ppm (tolerance \(Self.ppm(tolerance)) ppm)"
+        case .leapSecond: "near a leap second, or the page was anchored before one (1 s off until the host re-anchors)"
+        case .resetPending: "waiting for chronyd to acknowledge 'reset sources' after the disruption"
         case .settling: "page good again, waiting out the settle time"
         }
     }
@@ -89,6 +96,8 @@ public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
         case .boundAbovePromise: "bound"
         case .calibrating: "calibrating"
         case .periodDisagrees: "period"
+        case .leapSecond: "leap"
+        case .resetPending: "reset-pending"
         case .settling: "settling"
         }
     }
@@ -114,6 +123,14 @@ public struct PageIdentity: Sendable, Equatable {
     public var counterID: UInt8
     public var size: UInt32
     public var version: UInt16
+
+    public init(disruptionMarker: UInt64, vmGenerationCounter: UInt64?, counterID: UInt8, size: UInt32, version: UInt16) {
+        self.disruptionMarker = disruptionMarker
+        self.vmGenerationCounter = vmGenerationCounter
+        self.counterID = counterID
+        self.size = size
+        self.version = version
+    }
 
     public init(_ page: VMClockPage) {
         disruptionMarker = page.disruptionMarker

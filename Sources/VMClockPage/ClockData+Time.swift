@@ -47,9 +47,27 @@ extension ClockData {
     /// saturating: time_maxerror_nanosec + period max error rate · |ticks
     /// since counter_value|. Nil unless both bounds are marked valid: a bound
     /// that leaves out an unknown period error would claim more than the page says.
+    ///
+    /// The rate is never taken below `minimumRateErrorPPM` of the period: a
+    /// host that stops updating its page while claiming a perfect period
+    /// must not be trusted forever, so the bound grows with the page's age at
+    /// least as fast as chrony's own assumption for any clock (its default
+    /// `maxclockerror`, 1 ppm).
     public func maxErrorNanoseconds(atCounter counter: UInt64) -> UInt64? {
-        errorBound(time: timeMaxerrorNanosec, rate: periodMaxerrorRate, counter: counter)
+        errorBound(time: timeMaxerrorNanosec, rate: periodMaxerrorRate.map { max($0, minimumMaxErrorRate) }, counter: counter)
     }
+
+    public static let minimumRateErrorPPM: UInt64 = 1
+
+    /// `minimumRateErrorPPM` of the period, rounded up, in the period's units.
+    public var minimumMaxErrorRate: UInt64 {
+        let (quotient, remainder) = counterPeriodFracSec.quotientAndRemainder(dividingBy: 1_000_000 / Self.minimumRateErrorPPM)
+        return remainder == 0 ? quotient : quotient + 1
+    }
+
+    /// UTC at the page's own anchor (counter_value): when the host last
+    /// computed the page's time.
+    public var anchorUTC: Timestamp? { utc(atCounter: counterValue) }
 
     /// The estimated error at `counter`, built the same way from the estimates.
     public func estErrorNanoseconds(atCounter counter: UInt64) -> UInt64? {

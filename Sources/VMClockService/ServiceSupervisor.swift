@@ -15,7 +15,7 @@ public final class ServiceSupervisor {
     private var nextWatchdog: Int64 = 0
     private var ready = false
     private var lastStatus = ""
-    private var lastStatusInputs: (state: DaemonState, samples: Int)?
+    private var lastStatusInputs: (state: DaemonState, samples: Int, marker: UInt64?)?
 
     /// True when a service manager listens (NOTIFY_SOCKET is set): only then
     /// is there anyone to tell.
@@ -48,9 +48,10 @@ public final class ServiceSupervisor {
             ready = true
             notifier.ready()
         }
-        // The line only changes with the state or a new sample: build it then.
-        let inputs = (state: runner.core.state, samples: runner.statistics.samplesSent)
-        if let last = lastStatusInputs, last.state == inputs.state, last.samples == inputs.samples { return }
+        // The line only changes with the state, a new sample or the marker
+        // (a disruption-only page changes nothing else): build it then.
+        let inputs = (state: runner.core.state, samples: runner.statistics.samplesSent, marker: runner.core.identity?.disruptionMarker)
+        if let last = lastStatusInputs, last.state == inputs.state, last.samples == inputs.samples, last.marker == inputs.marker { return }
         lastStatusInputs = inputs
         let status = Self.statusLine(runner)
         if status != lastStatus {

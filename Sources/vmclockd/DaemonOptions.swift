@@ -29,8 +29,11 @@ struct DaemonOptions: ParsableArguments {
     @Flag(help: "Use the page's estimated error where it gives no maximum error.")
     var allowEstimatedError = false
 
-    @Option(help: "Seconds the page must stay good and unchanged after a disruption before samples resume.")
+    @Option(help: "Seconds the page must stay good and unchanged after a disruption before samples resume (0: none).")
     var settleTime = DaemonConfiguration().settleTime
+
+    @Option(help: "Where to keep the page identity across restarts within a boot ('none': nowhere).")
+    var stateFile = DaemonConfiguration().stateFilePath ?? "none"
 
     @Option(help: "Largest disagreement, ppm, between the page's period and the counter rate measured against CLOCK_MONOTONIC_RAW.")
     var periodTolerancePpm = DaemonConfiguration().periodTolerancePPM
@@ -71,6 +74,7 @@ struct DaemonOptions: ParsableArguments {
         c.periodTolerancePPM = periodTolerancePpm
         c.stepThreshold = noStep ? nil : stepThreshold
         c.taiPolicy = taiOffsetSign
+        c.stateFilePath = stateFile == "none" ? nil : stateFile
         return c
     }
 }

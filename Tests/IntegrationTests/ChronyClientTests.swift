@@ -384,7 +384,7 @@ extension LiveDevice {
                 // And chronyd's reply to chronyc parses as ours would.
                 let replyBytes = try #require(trace.replies.first)
                 let reply = try #require(ControlReply(bytes: replyBytes))
-                #expect(reply.sequence == sequence && reply.command == command.rawValue)
+                #expect(reply.sequence == sequence && reply.command == command.code)
                 #expect(reply.status == ControlReply.Status(expectedStatus), "\(arguments): \(reply.status)")
             }
         }

@@ -42,7 +42,7 @@ extension LiveDevice {
             image.timeSec = 1_800_000_000
             image.timeFracSec = 0xC000_0000_0000_0000  // .75 s
             image.timeMaxerrorNanosec = 500
-            image.counterPeriodMaxerrorRateFracSec = 1 << 41  // 2^41 · 2^-72 = 2^-31 s per tick
+            image.counterPeriodMaxerrorRateFracSec = 1 << 50  // 2^50 · 2^-72 = 2^-22 s per tick (122 ppm)
             image.flags = PageFlags([.timeMaxerrorValid, .periodMaxerrorValid]).rawValue
             let path = dir.path("page")
             try write(image, to: path)
@@ -53,8 +53,8 @@ extension LiveDevice {
             // 512 ticks of 2^-9 s = 1 s later: 1_800_000_001.75
             #expect(evaluation["utc_seconds"] as? Int == 1_800_000_001)
             #expect(evaluation["utc_nanoseconds"] as? Int == 750_000_000)
-            // 500 ns + 512 · 2^-31 s = 500 + 238.418… ns → rounded up to 739
-            #expect(evaluation["max_error_ns"] as? Int == 739)
+            // 500 ns + 512 · 2^-22 s = 500 + 122_070.3125 ns → rounded up to 122_571
+            #expect(evaluation["max_error_ns"] as? Int == 122_571)
             #expect(evaluation["est_error_ns"] is NSNull)
             #expect(evaluation["system"] is NSNull)
         }

@@ -2,20 +2,23 @@ import Testing
 import VMClockAccess
 import VMClockDaemon
 import VMClockPage
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite struct StartingUp {
-    @Test func startsHoldingWhileCalibratingThenSettlesThenTracks() {
+    @Test func startsHoldingWhileTheRateIsMeasuredThenTracksWithoutSettling() {
         var s = Scenario()
         s.look()
         #expect(s.state == .holding(.calibrating))
-        s.run(milliseconds: 1_000)
-        #expect(s.state == .holding(.settling))
-        s.run(milliseconds: 1_900)
-        #expect(s.state == .holding(.settling))
-        s.run(milliseconds: 200)
+        #expect(s.core.sample == nil)
+        s.run(milliseconds: 10)
+        #expect(s.state == .holding(.calibrating))
+        s.run(milliseconds: 10)
         #expect(s.state == .tracking)
-        #expect(s.history.loggedStates == [.holding(.calibrating), .holding(.settling), .tracking])
-        #expect(s.history.resets == 0)
+        #expect(s.core.sample != nil)
+        #expect(s.history.loggedStates == [.holding(.calibrating), .tracking])
+        #expect(s.acknowledgedResets == 0)
     }
 
     @Test func aPageWithoutClockDataIsDisruptionOnlyAndNeverTracks() {
@@ -27,26 +30,107 @@ import VMClockPage
     }
 }
 
-@Suite struct Disruptions {
-    @Test func markerChangeDropsCalibrationResetsChronyAndHolds() {
+@Suite struct Restarts {
+    func identity(_ s: Scenario) -> PageIdentity {
+        PageIdentity(disruptionMarker: s.image.disruptionMarker, vmGenerationCounter: s.image.vmGenerationCounter,
+                     counterID: s.image.counterID, size: s.image.size, version: s.image.version)
+    }
+
+    @Test func aChangeFoundAtStartIsADisruptionWhileAway() {
+        var before = Scenario()
+        before.startTracking()
+        let left = try! #require(before.core.confirmedIdentity)
+        var s = Scenario(remembered: left)
+        s.chronydAcknowledges = false
+        s.image.disruptionMarker += 1
+        s.run(milliseconds: 100)
+        #expect(s.history.disruptions == [.migration])
+        #expect(s.history.disruptionsWhileAway == [true])
+        #expect(s.state == .holding(.resetPending))
+        #expect(s.core.confirmedIdentity == nil)  // not kept until chronyd is reset
+        s.core.resetAcknowledged(disruption: 1)
+        s.run(milliseconds: 10)
+        #expect(s.state == .tracking)
+        #expect(s.core.confirmedIdentity == identity(s))
+    }
+
+    @Test func anUnchangedPageAtStartIsNoDisruption() {
+        var before = Scenario()
+        before.startTracking()
+        var s = Scenario(remembered: before.core.confirmedIdentity)
+        s.startTracking()
+        #expect(s.history.disruptions.isEmpty)
+        #expect(s.state == .tracking)
+    }
+
+    @Test func aDeviceNotThereYetAtStartIsNoDisruption() {
+        var before = Scenario()
+        before.startTracking()
+        var s = Scenario(remembered: before.core.confirmedIdentity)
+        s.feed(.unavailable(.absent(path: "/dev/vmclock0")))
+        s.startTracking()
+        #expect(s.history.disruptions.isEmpty)
+        #expect(s.state == .tracking)
+    }
+
+    @Test func theIdentityLineRoundTripsAndNothingElseParses() throws {
         var s = Scenario()
         s.startTracking()
-        #expect(s.core.calibration.isReady)
+        let kept = try #require(s.core.confirmedIdentity)
+        let store = IdentityStore(path: "/tmp/vmclockd-identity-test-\(getpid())")
+        defer { unlink(store.path) }
+        #expect(store.load() == nil)
+        #expect(store.save(kept) == nil)
+        #expect(store.load() == kept)
+        for junk in ["", "vmclockd-identity 2 marker=1", "marker=41 generation=7", "vmclockd-identity 1 marker=x generation=- counter_id=1 size=112 version=1"] {
+            _ = junk.withCString { write(open(store.path, O_WRONLY | O_TRUNC), $0, strlen($0)) }
+            #expect(store.load() == nil, "\(junk)")
+        }
+    }
+}
+
+@Suite struct Disruptions {
+    @Test func markerChangeDropsCalibrationAndHoldsUntilChronydAcknowledgesTheReset() {
+        var s = Scenario()
+        s.startTracking()
+        s.chronydAcknowledges = false
         s.image.disruptionMarker += 1
         let effects = s.run(milliseconds: 10)
         #expect(effects.disruptions == [.migration])
-        #expect(effects.resets == 1)
-        #expect(effects.contains(.burstChronySources))
+        #expect(s.core.resetOwed == 1)
         #expect(s.state == .holding(.calibrating))
-        #expect(!s.core.calibration.isReady)
+        #expect(s.core.calibration.spanNanoseconds == 0)
         #expect(s.core.stepPending)
+        s.run(milliseconds: 5_000)
+        #expect(s.state == .holding(.resetPending))
+        #expect(s.core.sample == nil)
+        s.core.resetAcknowledged(disruption: 1)
+        s.run(milliseconds: 10)
+        #expect(s.state == .tracking)
     }
 
-    @Test func resumesOnlyAfterFreshCalibrationAndTheSettleTime() {
+    @Test func aResetForAnEarlierDisruptionDoesNotCoverALaterOne() {
+        var s = Scenario()
+        s.startTracking()
+        s.chronydAcknowledges = false
+        s.image.disruptionMarker += 1
+        s.run(milliseconds: 10)
+        s.image.disruptionMarker += 1
+        s.run(milliseconds: 100)
+        #expect(s.core.resetOwed == 2)
+        s.core.resetAcknowledged(disruption: 1)
+        s.run(milliseconds: 10)
+        #expect(s.state == .holding(.resetPending))
+        s.core.resetAcknowledged(disruption: 2)
+        s.run(milliseconds: 10)
+        #expect(s.state == .tracking)
+    }
+
+    @Test func resumesOnlyAfterTheSettleTimeWhenOneIsSet() {
         var s = Scenario { $0.settleTime = 2 }
         s.startTracking()
         s.image.disruptionMarker += 1
-        s.run(milliseconds: 2_900)
+        s.run(milliseconds: 1_900)
         #expect(s.state == .holding(.settling))
         s.run(milliseconds: 200)
         #expect(s.state == .tracking)
@@ -71,7 +155,7 @@ import VMClockPage
         s.startTracking()
         s.image.counterPeriodFracSec = Scenario.period(ppm: 0.5)  // the host slews its period
         s.run(milliseconds: 2_000)
-        #expect(s.history.resets == 0)
+        #expect(s.history.disruptions.isEmpty)
         #expect(s.state == .tracking)
     }
 
@@ -79,14 +163,14 @@ import VMClockPage
         var s = Scenario()
         s.startTracking()
         for _ in 0..<5 { s.feed(.unavailable(.absent(path: "/dev/vmclock0"))) }
-        #expect(s.history.resets == 1)
+        #expect(s.acknowledgedResets == 1)
         #expect(s.history.disruptions == [.deviceGone])
         if case .holding(.deviceUnavailable) = s.state {} else { Issue.record("state \(s.state)") }
         s.run(milliseconds: 10)
-        #expect(s.history.resets == 1)
+        #expect(s.acknowledgedResets == 1)
         s.image.disruptionMarker += 1
-        s.run(milliseconds: 10)
-        #expect(s.history.resets == 2)
+        s.run(milliseconds: 20)
+        #expect(s.acknowledgedResets == 2)
     }
 
     @Test func invalidPageCountsAsDeviceGone() {
@@ -106,7 +190,8 @@ import VMClockPage
             s.image.disruptionMarker += 1
             s.run(milliseconds: 100)
         }
-        #expect(s.history.resets == 3)
+        #expect(s.history.disruptions.count == 3)
+        #expect(s.acknowledgedResets == 3)
         #expect(s.state == .disruptionOnly)
         #expect(!s.core.stepPending)
     }
@@ -150,7 +235,11 @@ import VMClockPage
         s.startTracking()
         s.image.timeMaxerrorNanosec = 200_000
         s.run(milliseconds: 10)
-        #expect(s.state == .holding(.boundAbovePromise(boundNanoseconds: 200_000, promiseNanoseconds: 100_000)))
+        // The page's 200 µs plus half the 40 ns bracket, rounded up.
+        guard case .holding(.boundAbovePromise(let bound, 100_000)) = s.state, (200_020...200_021).contains(bound) else {
+            Issue.record("state \(s.state)")
+            return
+        }
         s.image.timeMaxerrorNanosec = 10_000
         s.run(milliseconds: 10)
         #expect(s.state == .tracking)
@@ -200,7 +289,46 @@ import VMClockPage
         #expect(s.state == .holding(.busy))
         s.run(milliseconds: 10)
         #expect(s.state == .tracking)
-        #expect(s.history.resets == 0)
+        #expect(s.acknowledgedResets == 0)
+    }
+
+    /// One gate: the state is judged on the sample's own bound (page plus
+    /// read), so "tracking" always comes with a sample.
+    @Test func theStateAndTheSampleAreJudgedOnOneBound() {
+        var s = Scenario { $0.maxError = 0.000_011 }  // 11 µs; the page says 10 µs
+        s.bracketHalfWidth = 2_000  // ±2 µs read: 12 µs in all
+        s.startTracking()
+        guard case .holding(.boundAbovePromise(let bound, _)) = s.state else {
+            Issue.record("state \(s.state)")
+            return
+        }
+        #expect(bound > 11_000)
+        #expect(s.core.sample == nil)
+        s.bracketHalfWidth = 50
+        s.run(milliseconds: 10)
+        #expect(s.state == .tracking)
+        #expect(try! #require(s.core.sample).boundNanoseconds <= 11_000)
+    }
+
+    /// A host that stops updating while claiming a perfect period: the bound
+    /// still grows at 1 ppm of the page's age (10 s: 10 µs).
+    @Test func aStalePagesBoundGrowsAtOnePPM() {
+        var s = Scenario { $0.maxError = 0.000_015 }
+        s.image.counterPeriodMaxerrorRateFracSec = 0
+        s.startTracking()
+        let anchor = s.image.counterValue
+        for _ in 0..<100 {
+            s.now += 100_000_000
+            s.look()
+        }
+        let age = Double(s.counter - anchor) * 1e-9  // seconds, 1 ns ticks
+        guard case .holding(.boundAbovePromise(let bound, _)) = s.state else {
+            Issue.record("state \(s.state)")
+            return
+        }
+        // 10 µs of the page + 1e-6 · age + the read (20 ns): never less.
+        #expect(Double(bound) >= 10_000 + age * 1e3 + 20)
+        #expect(Double(bound) <= 10_000 + age * 1e3 + 40)
     }
 }
 
@@ -209,7 +337,7 @@ import VMClockPage
         var s = Scenario(configure)
         s.startTracking()
         s.image.disruptionMarker += 1
-        s.run(milliseconds: 3_500)
+        s.run(milliseconds: 100)
         return s
     }
 

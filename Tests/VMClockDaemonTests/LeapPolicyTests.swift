@@ -54,4 +54,22 @@ import VMClockPage
             #expect([civil.year, civil.month, civil.day] == [Int64(parts.year!), Int64(parts.month!), Int64(parts.day!)])
         }
     }
+
+    /// A page anchored before the leap and evaluated after it is a second
+    /// off (its formula knows nothing of the leap) until the host re-anchors.
+    @Test func aPageAnchoredBeforeALeapIsWithheldAfterIt() {
+        let anchor = Timestamp(seconds: Self.utc(2027, 6, 30, 23, 59, 50), nanoseconds: 0)
+        func decide(_ indicator: LeapIndicator, _ seconds: Int64) -> LeapPolicy.Decision {
+            LeapPolicy.decide(indicator: indicator, utc: Timestamp(seconds: seconds, nanoseconds: 0), anchor: anchor)
+        }
+        #expect(decide(.positiveAtEndOfMonth, Self.utc(2027, 6, 30, 23, 59, 58)) == .send(.insertSecond))
+        #expect(decide(.positiveAtEndOfMonth, Self.utc(2027, 7, 1, 0, 0, 5)) == .withhold)
+        #expect(decide(.positiveAtEndOfMonth, Self.utc(2027, 7, 2)) == .withhold)
+        #expect(decide(.negativeAtEndOfMonth, Self.utc(2027, 7, 1, 0, 0, 5)) == .withhold)
+        // Re-anchored after the leap: fine again.
+        let fresh = Timestamp(seconds: Self.utc(2027, 7, 1, 0, 0, 3), nanoseconds: 0)
+        #expect(LeapPolicy.decide(indicator: .afterPositiveLeap, utc: Timestamp(seconds: Self.utc(2027, 7, 1, 0, 0, 5), nanoseconds: 0), anchor: fresh) == .send(.normal))
+        // No leap announced: crossing a month's end means nothing.
+        #expect(decide(.none, Self.utc(2027, 7, 1, 0, 0, 5)) == .send(.normal))
+    }
 }

@@ -19,7 +19,7 @@ import VMClockPage
         s.image.counterValue = 1_000_000
         let system = Timestamp(seconds: 1_799_999_999, nanoseconds: 996_800_789)  // page − 3.199211 ms
         let bracket = CounterBracket(counterBefore: 1_000_000, counterAfter: 1_000_000, system: system)
-        let built = try SampleBuilder.build(clock: clock(s), bracket: bracket, core: s.core).get()
+        let built = try SampleBuilder.build(clock: clock(s), bracket: bracket, configuration: s.core.configuration).get()
         #expect(built.sample.systemSeconds == 1_799_999_999)
         #expect(built.sample.systemMicroseconds == 996_800)
         // chronyd reads true time = tv + offset = 1_799_999_999.999999211: the
@@ -35,9 +35,9 @@ import VMClockPage
         s.image.timeMaxerrorNanosec = 10_000
         let system = Timestamp(seconds: 1_800_000_000, nanoseconds: 0)
         let tight = CounterBracket(counterBefore: 1_000_000, counterAfter: 1_000_100, system: system)  // ±50 ns
-        #expect((try? SampleBuilder.build(clock: clock(s), bracket: tight, core: s.core).get()) != nil)
+        #expect((try? SampleBuilder.build(clock: clock(s), bracket: tight, configuration: s.core.configuration).get()) != nil)
         let wide = CounterBracket(counterBefore: 1_000_000, counterAfter: 1_004_000, system: system)  // ±2 µs
-        guard case .failure(.boundAbovePromise(let bound)) = SampleBuilder.build(clock: try clock(s), bracket: wide, core: s.core) else {
+        guard case .failure(.boundAbovePromise(let bound)) = SampleBuilder.build(clock: try clock(s), bracket: wide, configuration: s.core.configuration) else {
             Issue.record("a sample whose bound with the read exceeds the promise went out")
             return
         }

@@ -14,11 +14,16 @@ struct Scenario {
     var now: Int64 = 1_000_000_000
     /// Every effect so far, for assertions over a whole story.
     var history: [DaemonEffect] = []
+    /// chronyd answers every reset at the next look (a prompt chronyd).
+    var chronydAcknowledges = true
+    var acknowledgedResets = 0
+    /// Half the counter bracket around each clock read, ticks (= ns).
+    var bracketHalfWidth: UInt64 = 20
 
-    init(_ configure: (inout DaemonConfiguration) -> Void = { _ in }) {
+    init(remembered: PageIdentity? = nil, _ configure: (inout DaemonConfiguration) -> Void = { _ in }) {
         var configuration = DaemonConfiguration()
         configure(&configuration)
-        core = DaemonCore(configuration: configuration, nativeCounter: Self.nativeCounter)
+        core = DaemonCore(configuration: configuration, nativeCounter: Self.nativeCounter, remembered: remembered)
         image.counterID = Self.nativeCounter.rawValue
         image.disruptionMarker = 41
         image.vmGenerationCounter = 7
@@ -64,14 +69,30 @@ struct Scenario {
         let bytes = image.encode() + [UInt8](repeating: 0, count: 4096 - PageLayout.structureSize)
         let decoded = bytes.withUnsafeBytes { raw in Result { () throws(PageError) in try VMClockPage(bytes: raw) } }
         switch decoded {
-        case .success(let page): observation = .page(page, calibrationPoint: .init(counter: counter, rawNanoseconds: now))
+        case .success(let page): observation = .page(page, lookNow)
         case .failure(let error): observation = .invalid(error)
         }
         return feed(observation)
     }
 
+    /// The readings of a look now: the system clock agrees with the page's
+    /// anchor (offset 0) and CLOCK_MONOTONIC_RAW is `now`.
+    var lookNow: Look {
+        let ns = Int64(counter) - Int64(image.counterValue)  // 1 tick ≈ 1 ns; time_frac_sec is 0 here
+        let system = Timestamp(seconds: Int64(image.timeSec) + ns / 1_000_000_000, nanoseconds: ns % 1_000_000_000)
+        let before = counter - bracketHalfWidth, after = counter + bracketHalfWidth
+        return Look(
+            bracket: CounterBracket(counterBefore: before, counterAfter: after, system: system),
+            rawBracket: CounterBracket(counterBefore: before, counterAfter: after,
+                                       system: Timestamp(seconds: now / 1_000_000_000, nanoseconds: now % 1_000_000_000)))
+    }
+
     @discardableResult
     mutating func feed(_ observation: Observation) -> [DaemonEffect] {
+        if chronydAcknowledges, let owed = core.resetOwed {
+            core.resetAcknowledged(disruption: owed)
+            acknowledgedResets += 1
+        }
         let effects = core.observe(observation, now: now)
         history += effects
         return effects
@@ -79,16 +100,18 @@ struct Scenario {
 
     var state: DaemonState { core.state }
 
-    /// Starts and runs until tracking (calibration 1 s + settle 2 s).
+    /// Starts and runs until tracking (the rate cross-check needs 20 ms).
     mutating func startTracking() {
-        run(milliseconds: 3_500)
+        run(milliseconds: 100)
     }
 }
 
 extension [DaemonEffect] {
-    var resets: Int { filter { $0 == .resetChronySources }.count }
     var disruptions: [DisruptionKind] {
-        compactMap { if case .log(.disruption(let kind, _, _, _)) = $0 { kind } else { nil } }
+        compactMap { if case .log(.disruption(let kind, _, _, _, _)) = $0 { kind } else { nil } }
+    }
+    var disruptionsWhileAway: [Bool] {
+        compactMap { if case .log(.disruption(_, _, _, _, let away)) = $0 { away } else { nil } }
     }
     var loggedStates: [DaemonState] {
         compactMap { if case .log(.stateChanged(_, let to)) = $0 { to } else { nil } }

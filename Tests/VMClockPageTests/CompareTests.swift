@@ -5,13 +5,13 @@ import VMClockPage
 private let t0: Int64 = 1_700_000_000
 
 /// Ticks of 2^-30 s; time t0.0 at counter 1_000_000; max error 1000 ns +
-/// 2^14 units/tick, est error 100 ns + 2^10 units/tick.
+/// 2^15 units/tick (1.9 ppm), est error 100 ns + 2^10 units/tick.
 private func compareSpec() -> PageSpec {
     var s = PageSpec()
     s.period = 1 << 34
     s.flags = PageSpec.allErrorsValid
     s.timeMaxerrorNs = 1000
-    s.periodMaxerrorRate = 1 << 14
+    s.periodMaxerrorRate = 1 << 15
     s.timeEsterrorNs = 100
     s.periodEsterrorRate = 1 << 10
     return s
@@ -36,10 +36,10 @@ private func compareSpec() -> PageSpec {
         #expect(c.system == system)
         #expect(c.offsetNanoseconds == expected)
         #expect(c.readUncertaintyNanoseconds == 1_000_000_000)
-        // 2^30 ticks · 2^14 units = 2^-20 s = 953.67… ns → 954; 2^40 units = 59.6… ns → 60.
-        #expect(c.pageMaxErrorNanoseconds == 1000 + 954)
+        // 2^30 ticks · 2^15 units = 2^-19 s = 1907.35… ns → 1908; 2^40 units = 59.6… ns → 60.
+        #expect(c.pageMaxErrorNanoseconds == 1000 + 1908)
         #expect(c.pageEstErrorNanoseconds == 100 + 60)
-        #expect(c.offsetMaxErrorNanoseconds == 1000 + 954 + 1_000_000_000)
+        #expect(c.offsetMaxErrorNanoseconds == 1000 + 1908 + 1_000_000_000)
     }
 
     /// One tick is 2^-30 s = 0.931322574615478515625 ns.

@@ -94,4 +94,22 @@ private func boundSpec(flags: UInt64, shift: UInt8 = 0) -> PageSpec {
         #expect(data.ticksToNanoseconds(ticks, unitsPerTick: units) == expected)
         #expect(Ref.ticksToNs(BigInt(ticks), units: units, shift: shift) == expected, "reference agrees")
     }
+
+    /// A page that claims a perfect period still loses 1 ppm of its age:
+    /// 10^9 ticks of 1 ns (shift 0: 2^64/10^9 units… rounded) after the anchor, ≥ 1000 ns.
+    @Test func aPerfectPeriodClaimStillGrowsAtOnePPM() throws {
+        var s = PageSpec()
+        s.flags = PageSpec.allErrorsValid
+        s.period = 18_446_744_074  // ≈ 1 ns per tick at shift 0
+        s.timeMaxerrorNs = 5000
+        s.periodMaxerrorRate = 0
+        let data = try s.clockData()
+        let bound = try #require(data.maxErrorNanoseconds(atCounter: s.counterValue + 1_000_000_000))
+        // Exactly 1 ppm of the elapsed time, computed apart from the code's rounding:
+        // 10^9 ticks · period · 10^9 / 2^64 ns · 10^-6.
+        let exact = Double(1_000_000_000) * Double(s.period) * 1e9 / 0x1p64 * 1e-6
+        #expect(Double(bound) >= 5000 + exact)
+        #expect(Double(bound) <= 5000 + exact + 2)
+        #expect(bound == Ref.maxError(s, counter: s.counterValue + 1_000_000_000))
+    }
 }

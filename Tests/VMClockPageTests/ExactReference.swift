@@ -94,8 +94,12 @@ enum Ref {
         return saturate(BigInt(timeNs) + extra)
     }
 
+    /// The documented rule: the period's max error rate is never taken below
+    /// 1 ppm of the period, that floor rounded up to a whole unit.
     static func maxError(_ s: PageSpec, counter: UInt64) -> UInt64 {
-        errorBound(s, counter: counter, timeNs: s.timeMaxerrorNs, rate: s.periodMaxerrorRate)
+        let floor = ceilDiv(BigInt(s.period), BigInt(1_000_000))
+        let rate = max(BigInt(s.periodMaxerrorRate), floor)
+        return errorBound(s, counter: counter, timeNs: s.timeMaxerrorNs, rate: UInt64(rate))
     }
 
     static func estError(_ s: PageSpec, counter: UInt64) -> UInt64 {

@@ -15,16 +15,19 @@ struct DaemonBench: ParsableCommand {
               idle      vmclockd run at its defaults (1 s, 10 ms watch): CPU as % of one core, wake-ups, RSS
               reaction  vmclockd run at its defaults feeding a private `chronyd -x -d` on private sockets; \
             vmclock-sim `disrupt` again and again: published_ns → the daemon's disruption line and its \
-            'chronyd: reset sources done' line
+            'chronyd acknowledged reset sources' line
+              outcome   vmclockd run at its defaults feeding a selectable chronyd 4.3 (and 4.6 from a Debian 13 \
+            root): start → synchronised, disruption with a 1 ms step → first sample and → chronyd synchronised \
+            within 1 µs, hold → chronyd no longer selecting VMCK
 
             Needs root (chronyd binds its refclock socket as root), and vmclockd and vmclock-sim built in \
             release next to this binary. Never touches the system clock or the machine's own chronyd; \
             every process it starts is stopped by its pid. Raw data and logs stay in --work.
             """)
 
-    enum Phase: String, CaseIterable, ExpressibleByArgument { case accuracy, idle, reaction }
+    enum Phase: String, CaseIterable, ExpressibleByArgument { case accuracy, idle, reaction, outcome }
 
-    @Option(parsing: .upToNextOption, help: "Phases to run (accuracy idle reaction).")
+    @Option(parsing: .upToNextOption, help: "Phases to run (accuracy idle reaction outcome).")
     var phases: [Phase] = Phase.allCases
 
     @Option(help: "Folder holding vmclockd and vmclock-sim (default: this binary's own).")
@@ -47,6 +50,15 @@ struct DaemonBench: ParsableCommand {
 
     @Option(help: "Disruptions in the reaction phase.")
     var disruptions = 200
+
+    @Option(help: "Disruptions (with a 1 ms step) in the outcome phase, per chronyd.")
+    var outcomeDisruptions = 50
+
+    @Option(help: "Holds in the outcome phase, per chronyd.")
+    var holds = 10
+
+    @Option(help: "A Debian 13 root with chronyd 4.6 for the outcome phase (made by .ci/trixie-chrony); skipped if absent.")
+    var trixieRoot = "/var/cache/vmclockd-tests/trixie-chrony"
 
     func validate() throws {
         guard idleSeconds >= 1, samples >= 2, disruptions >= 1 else { throw ValidationError("nothing to measure") }
@@ -87,6 +99,11 @@ struct DaemonBench: ParsableCommand {
                 case .accuracy: try bench.accuracy(samples: samples, interval: interval)
                 case .idle: try bench.idle(seconds: idleSeconds)
                 case .reaction: try bench.reaction(count: disruptions)
+                case .outcome:
+                    try bench.outcome(disruptions: outcomeDisruptions, holds: holds, flavor: .init(name: "chronyd 4.3 (Debian 12)", slug: "chrony-4.3", root: nil))
+                    if access("\(trixieRoot)/usr/sbin/chronyd", X_OK) == 0 {
+                        try bench.outcome(disruptions: outcomeDisruptions, holds: holds, flavor: .init(name: "chronyd 4.6 (Debian 13)", slug: "chrony-4.6", root: trixieRoot))
+                    }
                 }
             }
         } catch {

@@ -102,9 +102,14 @@ final class Chronyd {
     let child: Child
 
     /// `refclockLine` is what `vmclockd chrony-config` prints for the
-    /// daemon's options.
-    init(directory: String, refclockLine: String) throws {
+    /// daemon's options. `root`: a Debian root to run chronyd from (chroot),
+    /// with `directory` bind-mounted at the same path inside it, so chronyd
+    /// replies to the paths its clients see.
+    let root: String?
+
+    init(directory: String, refclockLine: String, root: String? = nil) throws {
         self.directory = directory
+        self.root = root
         refclockPath = "\(directory)/vmclock.sock"
         commandPath = "\(directory)/cmd/chronyd.sock"
         pidfilePath = "\(directory)/chronyd.pid"
@@ -120,9 +125,14 @@ final class Chronyd {
         // Left by a crashed chronyd they would look like a ready one, or block it.
         unlink(commandPath)
         unlink(pidfilePath)
-        child = try Child(
-            name: "chronyd", arguments: [Self.binary, "-x", "-d", "-f", "\(directory)/chronyd.conf"],
-            stdout: .file(logPath), stderr: .file(logPath))
+        var arguments = [Self.binary, "-x", "-d", "-f", "\(directory)/chronyd.conf"]
+        if let root {
+            guard system("mkdir -p '\(root)\(directory)' && mount --bind '\(directory)' '\(root)\(directory)'") == 0 else {
+                throw BenchError("cannot bind-mount \(directory) into \(root)")
+            }
+            arguments = ["/usr/sbin/chroot", root] + arguments
+        }
+        child = try Child(name: "chronyd", arguments: arguments, stdout: .file(logPath), stderr: .file(logPath))
         let deadline = monotonicNanoseconds() + 10_000_000_000
         // chronyd binds the refclock socket as root, then the command socket
         // after dropping privileges: the command socket means both are there.
@@ -141,6 +151,7 @@ final class Chronyd {
     func stop() {
         child.stop()
         unlink(pidfilePath)
+        if let root { _ = system("umount '\(root)\(directory)' 2>/dev/null") }
     }
 }
 

@@ -266,8 +266,8 @@ extension Bench {
             }
             bump.disruption = disruption.flatMap(logStamp)
             if disruption != nil {
-                let reset = try nextLine(5) { $0.contains("chronyd: reset sources done") || $0.contains("'reset sources' failed") }
-                if let reset, reset.contains("done") { bump.resetDone = logStamp(reset) } else { bump.resetFailed = reset ?? "no outcome within 5 s" }
+                let reset = try nextLine(5) { $0.contains("chronyd acknowledged 'reset sources'") || $0.contains("has not acknowledged 'reset sources'") }
+                if let reset, reset.contains("chronyd acknowledged") { bump.resetDone = logStamp(reset) } else { bump.resetFailed = reset ?? "no outcome within 5 s" }
                 bump.resumed = try nextLine(30) { $0.contains("→ tracking") }.flatMap(logStamp)
             }
             bumps.append(bump)
@@ -322,7 +322,7 @@ extension Bench {
         say()
         say("\(bumps.count) disruptions (`disrupt` to vmclock-sim: new disruption_marker), each 0.25–1.25 s (uniform) after the daemon had resumed tracking")
         say("(a) published_ns → the daemon's 'disruption:' line, ms: n \(a.count)  median \(fixed(a.p50, 2))  p90 \(fixed(a.p90, 2))  p99 \(fixed(a.p99, 2))  min \(fixed(a.minimum, 2))  max \(fixed(a.maximum, 2))  mean \(fixed(a.mean, 2))")
-        say("(b) published_ns → 'chronyd: reset sources done', ms: n \(r.count)  median \(fixed(r.p50, 2))  p90 \(fixed(r.p90, 2))  p99 \(fixed(r.p99, 2))  min \(fixed(r.minimum, 2))  max \(fixed(r.maximum, 2))  mean \(fixed(r.mean, 2))")
+        say("(b) published_ns → 'chronyd acknowledged reset sources', ms: n \(r.count)  median \(fixed(r.p50, 2))  p90 \(fixed(r.p90, 2))  p99 \(fixed(r.p99, 2))  min \(fixed(r.minimum, 2))  max \(fixed(r.maximum, 2))  mean \(fixed(r.mean, 2))")
         say("(b) − (a), ms: median \(fixed(g.p50, 2))  p99 \(fixed(g.p99, 2))  min \(fixed(g.minimum, 2))  max \(fixed(g.maximum, 2))")
         say("reset sources failed or unanswered: \(bumps.filter { $0.resetFailed != nil }.count); disruptions not seen within 5 s: \(bumps.filter { $0.disruption == nil }.count)")
         say("published_ns → '→ tracking' again, s: median \(fixed(h.p50, 3))  p99 \(fixed(h.p99, 3))  max \(fixed(h.maximum, 3))")

@@ -5,6 +5,7 @@
 #define CVMCLOCK_COUNTER_H
 
 #include <stdint.h>
+#include "vmclock_signalfd.h"
 
 // Values of the page's counter_id field (linux/vmclock-abi.h).
 #define VMCLOCK_COUNTER_ID_ARM64_CNTVCT 0

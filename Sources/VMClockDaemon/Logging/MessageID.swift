@@ -5,6 +5,7 @@ public enum MessageID: String, Sendable, CaseIterable {
     case hold = "fb660c8b7e51438383ea2c99d3eebcce"
     case resume = "d3deab687c8c4c98bcd57f56340d7cc3"
     case maintenance = "aefb9a425ba24c0bb9711b4d0d2fb7f4"
+    case resetAcknowledged = "7698050e36c24cb09334a66f975fa934"
 }
 
 extension DaemonEvent {

@@ -16,15 +16,59 @@ import Glibc
 ///   cmd/chronyd.sock  the command socket; chronyd creates `cmd/` itself,
 ///                     owned by _chrony, mode 0750 (it refuses a directory it
 ///                     does not own or that is group/world-writable)
+///
+/// Two chronyds can play the peer (`ChronyFlavor`): the host's (Debian 12,
+/// 4.3; the default) and Debian 13's 4.6 from the root `.ci/trixie-chrony`
+/// makes (`.debian13`). The latter runs as `chroot ROOT chronyd -x -d -f CONF`
+/// with `directory` bind-mounted at the same absolute path inside the root,
+/// because chronyd names its sockets, and replies to a client's socket, by
+/// the path as it sees it. Host-side clients (the host's chronyc, our own
+/// ControlClient and RefclockSocket) then use the very same paths for both.
+/// The mount exists while chronyd runs: `start()` makes it, `stop()`,
+/// `crash()` and a failed start remove it (and the mount point they created).
 final class ChronyProcess {
     static let chronydPath = "/usr/sbin/chronyd"
     static let chronycPath = "/usr/bin/chronyc"
+    static let chrootPath = "/usr/sbin/chroot"
+
+    /// The Debian 13 root made by `.ci/trixie-chrony` (same default, same
+    /// variable).
+    static let trixieRoot =
+        ProcessInfo.processInfo.environment["VMCLOCKD_TRIXIE_ROOT"] ?? "/var/cache/vmclockd-tests/trixie-chrony"
 
     /// chronyd must start as root (it binds the refclock socket, then drops to
     /// _chrony); tests that need one are skipped elsewhere.
     static var isAvailable: Bool {
         geteuid() == 0 && FileManager.default.isExecutableFile(atPath: chronydPath)
             && FileManager.default.isExecutableFile(atPath: chronycPath)
+    }
+
+    /// Whether a peer of this flavor can start here: root, and its chronyd
+    /// and chronyc (for `.debian13`: in the trixie root, and chroot).
+    static func isAvailable(_ flavor: ChronyFlavor) -> Bool {
+        switch flavor {
+        case .debian12: return isAvailable
+        case .debian13:
+            let fm = FileManager.default
+            return geteuid() == 0 && fm.isExecutableFile(atPath: chrootPath)
+                && fm.isExecutableFile(atPath: trixieRoot + chronydPath)
+                && fm.isExecutableFile(atPath: trixieRoot + chronycPath)
+        }
+    }
+
+    /// `chronyd --version` of a flavor's chronyd, reduced to the version
+    /// ("4.3", "4.6.1"); nil if it does not run.
+    static func chronydVersion(_ flavor: ChronyFlavor) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: flavor.isChrooted ? chrootPath : chronydPath)
+        process.arguments = (flavor.isChrooted ? [trixieRoot, chronydPath] : []) + ["--version"]
+        let result = run(process, timeout: 5)
+        // "chronyd (chrony) version 4.6.1 (+CMDMON +NTP ...)"
+        let words = result.stdout.split(separator: " ")
+        guard result.status == 0, let index = words.firstIndex(of: "version"), index + 1 < words.count else {
+            return nil
+        }
+        return String(words[index + 1])
     }
 
     struct StartFailure: Error, CustomStringConvertible {
@@ -39,13 +83,24 @@ final class ChronyProcess {
     let commandPath: String
     let pidfilePath: String
     let stderrPath: String
+    /// Which chronyd this is.
+    let flavor: ChronyFlavor
     private var childPID: pid_t?
     private var lastWaitStatus: Int32 = 0
+    /// `.debian13` while `directory` is bind-mounted into the root: the mount
+    /// point, and the directories we created for it (to remove, deepest first).
+    private var bindMount: (target: String, created: [String])?
 
     /// Writes the config and starts chronyd. `refclockOptions` go at the end of
     /// the refclock line (`noselect`, …); `extraLines` at the end of the file.
-    init(directory: String, refclockOptions: [String] = [], extraLines: [String] = []) throws {
+    /// `directory` must be an absolute path (it is also the path inside the
+    /// root for `.debian13`).
+    init(
+        directory: String, refclockOptions: [String] = [], extraLines: [String] = [],
+        flavor: ChronyFlavor = .debian12
+    ) throws {
         self.directory = directory
+        self.flavor = flavor
         configPath = "\(directory)/chronyd.conf"
         refclockPath = "\(directory)/vmclock.sock"
         commandPath = "\(directory)/cmd/chronyd.sock"
@@ -72,6 +127,9 @@ final class ChronyProcess {
     /// chronyd's log so far (all starts: the file is appended to).
     var log: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
+    /// This peer's chronyd version ("4.3", "4.6.1"), from `chronyd --version`.
+    var chronydVersion: String? { Self.chronydVersion(flavor) }
+
     /// Starts `chronyd -x -d -f CONF` and waits (at most `timeout`) until both
     /// its sockets exist. Throws with its log if it exits or times out.
     ///
@@ -87,8 +145,36 @@ final class ChronyProcess {
         // A command socket left by a crashed chronyd would look like a ready
         // one; chronyd replaces the refclock socket itself.
         unlink(commandPath)
-        childPID = try Self.spawn(
-            [Self.chronydPath, "-x", "-d", "-f", configPath], output: stderrPath)
+        guard flavor.isChrooted else {
+            childPID = try Self.spawn(
+                [Self.chronydPath, "-x", "-d", "-f", configPath], output: stderrPath)
+            try waitForSockets(timeout: timeout)
+            return
+        }
+        // The root's _chrony has another uid than the host's (100 vs 102
+        // here): a `cmd/` made by the other flavor's chronyd in this directory
+        // would be refused ("Wrong owner"). It only ever holds sockets.
+        let commandDirectory = (commandPath as NSString).deletingLastPathComponent
+        var info = stat()
+        if stat(commandDirectory, &info) == 0, let chronyUID = Self.chronyUID(root: Self.trixieRoot),
+            info.st_uid != chronyUID
+        {
+            try? FileManager.default.removeItem(atPath: commandDirectory)
+        }
+        do {
+            try mountIntoRoot()
+            childPID = try Self.spawn(
+                [Self.chrootPath, Self.trixieRoot, Self.chronydPath, "-x", "-d", "-f", configPath],
+                output: stderrPath)
+            try waitForSockets(timeout: timeout)
+        } catch {
+            // waitForSockets has stopped chronyd (stop() unmounts too).
+            unmountFromRoot()
+            throw error
+        }
+    }
+
+    private func waitForSockets(timeout: Double) throws {
 
         let deadline = Date().addingTimeInterval(timeout)
         while true {
@@ -102,6 +188,7 @@ final class ChronyProcess {
             }
             if !isRunning {
                 removePidfile()
+                unmountFromRoot()
                 throw StartFailure(reason: "exited (wait status \(lastWaitStatus))", log: log)
             }
             if Date() > deadline {
@@ -116,8 +203,11 @@ final class ChronyProcess {
     /// pidfile: chronyd runs as _chrony by then and cannot remove a file in a
     /// root-owned directory, and a stale pidfile blocks the next start. Its
     /// command socket is gone afterwards (chronyd removes it from its own
-    /// directory); the root-owned refclock socket stays, unbound.
+    /// directory); the root-owned refclock socket stays, unbound. For
+    /// `.debian13` the bind mount goes once chronyd is reaped (chroot execs
+    /// chronyd: the child's pid is chronyd's).
     func stop() {
+        defer { unmountFromRoot() }
         guard let pid = childPID else { return }
         if isRunning {
             kill(pid, SIGTERM)
@@ -130,8 +220,10 @@ final class ChronyProcess {
     }
 
     /// SIGKILL to our own chronyd, as if it crashed: both its sockets stay
-    /// behind as files nobody is bound to.
+    /// behind as files nobody is bound to (still there on the host side once
+    /// a `.debian13` peer's mount is gone: they are the directory's files).
     func crash() {
+        defer { unmountFromRoot() }
         guard let pid = childPID else { return }
         if isRunning { kill(pid, SIGKILL) }
         _ = reap(blocking: true)
@@ -169,21 +261,128 @@ final class ChronyProcess {
 
     deinit { stop() }
 
+    // MARK: The Debian 13 root
+
+    struct MountFailure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Bind-mounts `directory` at the same path inside the trixie root,
+    /// creating the missing part of that path (ROOT/tmp exists; the test
+    /// directory's name does not).
+    private func mountIntoRoot() throws {
+        guard bindMount == nil else { return }
+        Self.removeStaleMounts()
+        let source = URL(fileURLWithPath: directory).standardizedFileURL.path
+        guard source.hasPrefix("/"), source != "/" else {
+            throw MountFailure(description: "\(directory) is no absolute directory path")
+        }
+        let target = Self.trixieRoot + source
+        var created: [String] = []
+        var path = target
+        while !FileManager.default.fileExists(atPath: path) {
+            created.append(path)
+            path = (path as NSString).deletingLastPathComponent
+        }
+        for path in created.reversed() {
+            guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+                let error = String(cString: strerror(errno))
+                created.filter { $0 != path }.forEach { _ = rmdir($0) }
+                throw MountFailure(description: "mkdir \(path): \(error)")
+            }
+        }
+        guard Glibc.mount(source, target, nil, UInt(MS_BIND), nil) == 0 else {
+            let error = String(cString: strerror(errno))
+            created.forEach { _ = rmdir($0) }  // deepest first
+            throw MountFailure(description: "mount --bind \(source) \(target): \(error)")
+        }
+        bindMount = (target, created)
+    }
+
+    /// Undoes `mountIntoRoot` (idempotent). Nothing of ours runs inside the
+    /// mount by now; should it still be busy, it is detached (MNT_DETACH)
+    /// rather than left behind. Only directories we created, and only empty
+    /// ones (rmdir), are removed.
+    private func unmountFromRoot() {
+        guard let mount = bindMount else { return }
+        if umount2(mount.target, 0) != 0 && errno != EINVAL {
+            _ = umount2(mount.target, Int32(MNT_DETACH))
+        }
+        bindMount = nil
+        mount.created.forEach { _ = rmdir($0) }  // deepest first
+    }
+
+    /// Detaches bind mounts inside the trixie root whose source directory is
+    /// gone (the kernel marks its root `//deleted`): left by a test process
+    /// killed before its peers stopped. A live test's directory exists, so
+    /// its mount is never touched.
+    static func removeStaleMounts() {
+        guard let table = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return }
+        for line in table.split(separator: "\n") {
+            // id parent major:minor root mount-point options ... (proc(5))
+            let fields = line.split(separator: " ")
+            guard fields.count > 4, fields[3].hasSuffix("//deleted") else { continue }
+            let mountPoint = unescapeMountinfo(String(fields[4]))
+            guard mountPoint.hasPrefix(trixieRoot + "/") else { continue }
+            _ = umount2(mountPoint, Int32(MNT_DETACH))
+            _ = rmdir(mountPoint)
+        }
+    }
+
+    /// mountinfo writes space, tab, newline and backslash as \ooo.
+    private static func unescapeMountinfo(_ field: String) -> String {
+        var bytes: [UInt8] = []
+        var utf8 = Array(field.utf8)[...]
+        while let byte = utf8.popFirst() {
+            if byte == UInt8(ascii: "\\"), utf8.count >= 3,
+                let value = UInt8(String(decoding: utf8.prefix(3), as: UTF8.self), radix: 8)
+            {
+                bytes.append(value)
+                utf8 = utf8.dropFirst(3)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The uid of `_chrony` in ROOT/etc/passwd.
+    private static func chronyUID(root: String) -> uid_t? {
+        guard let passwd = try? String(contentsOfFile: root + "/etc/passwd", encoding: .utf8) else { return nil }
+        for line in passwd.split(separator: "\n") {
+            let fields = line.split(separator: ":", omittingEmptySubsequences: false)
+            if fields.count > 2, fields[0] == "_chrony" { return uid_t(fields[2]) }
+        }
+        return nil
+    }
+
     // MARK: chronyc
 
     /// Runs `chronyc -h CMDSOCK -n [-c] ARGS` (never the machine's chronyd)
     /// and returns its standard output; killed (by its pid) after `timeout`.
-    func chronyc(_ arguments: [String], csv: Bool = true, timeout: Double = 5) -> String {
-        runChronyc(arguments, csv: csv, timeout: timeout).stdout
+    /// The host's chronyc (4.3) by default, whichever the peer; `client:
+    /// .debian13` runs the root's 4.6 (`chroot ROOT chronyc`, which knows
+    /// commands 4.3's does not, such as `selectopts`) and needs a running
+    /// `.debian13` peer: it reaches the socket through the bind mount.
+    func chronyc(_ arguments: [String], csv: Bool = true, timeout: Double = 5, client: ChronyFlavor = .debian12)
+        -> String
+    {
+        runChronyc(arguments, csv: csv, timeout: timeout, client: client).stdout
     }
 
     /// As `chronyc(_:)`, with exit status and standard error.
-    func runChronyc(_ arguments: [String], csv: Bool = true, timeout: Double = 5)
-        -> (status: Int32, stdout: String, stderr: String)
-    {
+    func runChronyc(
+        _ arguments: [String], csv: Bool = true, timeout: Double = 5, client: ChronyFlavor = .debian12
+    ) -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.chronycPath)
-        process.arguments = ["-h", commandPath, "-n"] + (csv ? ["-c"] : []) + arguments
+        let chronyc = ["-h", commandPath, "-n"] + (csv ? ["-c"] : []) + arguments
+        if client.isChrooted {
+            process.executableURL = URL(fileURLWithPath: Self.chrootPath)
+            process.arguments = [Self.trixieRoot, Self.chronycPath] + chronyc
+        } else {
+            process.executableURL = URL(fileURLWithPath: Self.chronycPath)
+            process.arguments = chronyc
+        }
         return Self.run(process, timeout: timeout)
     }
 
@@ -225,6 +424,23 @@ final class ChronyProcess {
     /// `chronyc -c tracking`, nil if chronyc printed no tracking line.
     func tracking() -> TrackingRow? {
         chronyc(["tracking"]).split(separator: "\n").lazy.compactMap { TrackingRow(csv: $0) }.first
+    }
+}
+
+/// Which chronyd a `ChronyProcess` runs.
+enum ChronyFlavor: CaseIterable, CustomStringConvertible, Sendable {
+    /// The host's /usr/sbin/chronyd: Debian 12's chrony 4.3.
+    case debian12
+    /// Debian 13's chrony 4.6.1, in the root `.ci/trixie-chrony` makes.
+    case debian13
+
+    var isChrooted: Bool { self == .debian13 }
+
+    var description: String {
+        switch self {
+        case .debian12: "Debian 12 chronyd 4.3"
+        case .debian13: "Debian 13 chronyd 4.6"
+        }
     }
 }
 

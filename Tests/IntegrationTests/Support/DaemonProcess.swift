@@ -43,9 +43,21 @@ final class DaemonProcess {
     /// its log in `logPath` (appended to).
     init(device: String, refclockSocket: String, controlSocket: String, options: [String] = [], logPath: String) throws {
         self.logPath = logPath
-        arguments =
+        var arguments =
             [Products.vmclockd.path, "run", "--device", device, "--refclock-socket", refclockSocket,
              "--control-socket", controlSocket] + options
+        // Never the machine's /run/vmclockd: the identity is kept beside the log.
+        if !options.contains("--state-file") {
+            arguments += ["--state-file", logPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/") + "/page-identity"]
+        }
+        self.arguments = arguments
+        childPID = try Self.spawn(self.arguments, output: logPath)
+    }
+
+    /// Starts another daemon with exactly these arguments (a restart).
+    init(arguments: [String], logPath: String) throws {
+        self.logPath = logPath
+        self.arguments = arguments
         childPID = try Self.spawn(arguments, output: logPath)
     }
 

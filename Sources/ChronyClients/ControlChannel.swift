@@ -1,0 +1,111 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+/// chronyd's command socket without blocking: one request at a time, sent
+/// now, its reply taken when the caller's poll says `descriptor` is readable,
+/// resent with chronyd's attempt counter when `deadline` passes. The daemon's
+/// single loop waits on it with everything else; `ControlClient` waits on it
+/// alone.
+public final class ControlChannel {
+    public enum Outcome: Sendable, Equatable {
+        case replied(ControlCommand, ControlReply)
+        case failed(ControlCommand, ControlClient.Failure)
+    }
+
+    public let serverPath: String
+    private let clientPath: String?
+    private var socket: UnixDatagramSocket?
+    private var sequence = UInt32.random(in: 1...UInt32.max)
+    private var pending: (request: ControlRequest, attempt: Int, deadline: Int64)?
+    public var timeoutNanoseconds: Int64 = 500_000_000
+    public var attempts = 3
+
+    /// The reply socket is bound at `clientPath`, by default next to chronyd's
+    /// command socket (as chronyc does): chronyd, running as its own user,
+    /// must be able to reach it, and that directory is one it can.
+    public init(serverPath: String, clientPath: String? = nil) {
+        self.serverPath = serverPath
+        self.clientPath = clientPath
+    }
+
+    /// The reply socket to wait on while a request is pending.
+    public var descriptor: Int32? { pending == nil ? nil : socket?.descriptor }
+    /// When the pending request is resent or given up (monotonic ns).
+    public var deadline: Int64? { pending?.deadline }
+    public var isIdle: Bool { pending == nil }
+    public var pendingCommand: ControlCommand? { pending?.request.command }
+
+    /// Sends `command`; a failure to send at all is the outcome at once.
+    public func start(_ command: ControlCommand, now: Int64) -> Outcome? {
+        precondition(pending == nil, "one request at a time")
+        do throws(ControlClient.Failure) {
+            let socket = try openSocket()
+            sequence &+= 1
+            let request = ControlRequest(command: command, sequence: sequence, attempt: 0)
+            pending = (request, 0, now + timeoutNanoseconds)
+            try transmit(request, on: socket)
+            return nil
+        } catch {
+            return fail(command, error)
+        }
+    }
+
+    /// Takes what arrived; the outcome once the matching reply is among it.
+    /// Stale replies (to an earlier attempt or request) are skipped.
+    public func readable() -> Outcome? {
+        guard let pending, let socket else { return nil }
+        while let bytes = try? socket.receive() {
+            guard let reply = ControlReply(bytes: bytes), reply.sequence == pending.request.sequence,
+                reply.command == pending.request.command.code
+            else { continue }
+            self.pending = nil
+            let command = pending.request.command
+            return reply.status == .success ? .replied(command, reply) : .failed(command, .refused(command, reply.status))
+        }
+        return nil
+    }
+
+    /// Past the deadline: resend, or give up after `attempts`.
+    public func timeUp(now: Int64) -> Outcome? {
+        guard let current = pending, now >= current.deadline, let socket else { return nil }
+        let command = current.request.command
+        guard current.attempt + 1 < attempts else { return fail(command, .noReply(path: serverPath, attempts: attempts)) }
+        let request = ControlRequest(command: command, sequence: current.request.sequence, attempt: UInt16(current.attempt + 1))
+        pending = (request, current.attempt + 1, now + timeoutNanoseconds)
+        do throws(ControlClient.Failure) {
+            try transmit(request, on: socket)
+            return nil
+        } catch {
+            return fail(command, error)
+        }
+    }
+
+    private func transmit(_ request: ControlRequest, on socket: UnixDatagramSocket) throws(ControlClient.Failure) {
+        do { try socket.send(request.encode(), to: serverPath) } catch { throw .unreachable(path: serverPath, error) }
+    }
+
+    private func fail(_ command: ControlCommand, _ failure: ControlClient.Failure) -> Outcome {
+        pending = nil
+        // Rebind next time: chronyd's socket directory may have been
+        // recreated under our reply socket, which then never hears back.
+        if case .refused = failure {} else { socket = nil }
+        return .failed(command, failure)
+    }
+
+    private func openSocket() throws(ControlClient.Failure) -> UnixDatagramSocket {
+        if let socket { return socket }
+        let directory = serverPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        do {
+            let socket = try UnixDatagramSocket()
+            let name = "vmclockd.\(getpid()).\(UInt32.random(in: 0...UInt32.max)).sock"  // unique per client
+            try socket.bind(path: clientPath ?? "\(directory)/\(name)", mode: 0o666)
+            self.socket = socket
+            return socket
+        } catch {
+            // No directory to bind in: chronyd has not created its socket directory.
+            throw error == .noSuchFileOrDirectory ? .unreachable(path: serverPath, error) : .socket(error)
+        }
+    }
+}

@@ -1,0 +1,157 @@
+import ChronyClients
+
+/// Keeps chronyd in step with what the state machine wants of it: a reset
+/// after each disruption, acknowledged for certain; VMCK selectable only
+/// while samples flow; a burst and a step check after a reset. Pure: it
+/// picks the next request (one at a time) and learns from each outcome; the
+/// runner sends and logs. Every request that must happen is retried with
+/// backoff for as long as it takes, across chronyd being down or restarting.
+public struct ChronyDirector: Sendable {
+    public enum Event: Equatable, Sendable {
+        /// chronyd dropped its history after disruptions `first...last`.
+        case resetAcknowledged(first: Int, last: Int, attempts: Int)
+        case resetFailed(disruption: Int, attempts: Int, failure: ControlClient.Failure)
+        case selectionApplied(selectable: Bool)
+        /// chronyd answered selectopts with "invalid command": older than 4.4.
+        case selectionUnsupported
+        case selectionFailed(ControlClient.Failure)
+        case failed(ControlCommand, ControlClient.Failure)
+        case done(ControlCommand)
+        case tracking(TrackingReport)
+    }
+
+    /// What the state machine wants now.
+    public struct Wants: Equatable, Sendable {
+        public var resetOwed: Int?
+        public var selectable: Bool
+        public var trackingReport: Bool
+        public init(resetOwed: Int?, selectable: Bool, trackingReport: Bool) {
+            self.resetOwed = resetOwed
+            self.selectable = selectable
+            self.trackingReport = trackingReport
+        }
+    }
+
+    static let firstRetryNanoseconds: Int64 = 100_000_000
+    static let retryLimitNanoseconds: Int64 = 5_000_000_000
+    static let trackingEveryNanoseconds: Int64 = 250_000_000
+
+    let refid: String
+    private var inFlight: (command: ControlCommand, resetFor: Int?)?
+    private var reset = Retry()
+    private var selection = Retry()
+    /// The oldest disruption not yet covered by an acknowledged reset.
+    private var oldestOwed: Int?
+    /// What chronyd was last told (nil: unknown, e.g. just started).
+    private var appliedSelectable: Bool?
+    public private(set) var selectionSupported: Bool?
+    private var queued: [ControlCommand] = []
+    private var nextTracking: Int64 = 0
+
+    public init(refid: String = DaemonConfiguration.refid) {
+        self.refid = refid
+        queued.reserveCapacity(4)
+    }
+
+    /// A request made once, after whatever must happen first (makestep).
+    public mutating func enqueue(_ command: ControlCommand) { queued.append(command) }
+
+    public var isIdle: Bool { inFlight == nil }
+
+    /// The next request to send now, if any; at most one is in flight.
+    public mutating func next(_ wants: Wants, now: Int64) -> ControlCommand? {
+        guard inFlight == nil else { return nil }
+        if let owed = wants.resetOwed {
+            if oldestOwed == nil { oldestOwed = owed }
+            if reset.isDue(now) { return send(.resetSources, resetFor: owed) }
+        }
+        if appliedSelectable != wants.selectable, selection.isDue(now) {
+            return send(.selectOptions(refid: refid, noselect: !wants.selectable), resetFor: nil)
+        }
+        if !queued.isEmpty, wants.resetOwed == nil || queued[0] == .reselect { return send(queued.removeFirst(), resetFor: nil) }
+        if wants.trackingReport, now >= nextTracking {
+            nextTracking = now + Self.trackingEveryNanoseconds
+            return send(.tracking, resetFor: nil)
+        }
+        return nil
+    }
+
+    /// The earliest time a retry falls due (for the loop's wait), if one waits.
+    public func nextRetry(_ wants: Wants) -> Int64? {
+        guard inFlight == nil else { return nil }
+        var due: [Int64] = []
+        if wants.resetOwed != nil { due.append(reset.notBefore) }
+        if appliedSelectable != wants.selectable { due.append(selection.notBefore) }
+        return due.min()
+    }
+
+    private mutating func send(_ command: ControlCommand, resetFor: Int?) -> ControlCommand {
+        inFlight = (command, resetFor)
+        return command
+    }
+
+    /// Learns from the outcome of the request in flight.
+    public mutating func completed(_ outcome: ControlChannel.Outcome, now: Int64) -> [Event] {
+        guard let (command, resetFor) = inFlight else { return [] }
+        inFlight = nil
+        switch (command, outcome) {
+        case (.resetSources, .replied):
+            let attempts = reset.succeeded()
+            let first = oldestOwed ?? resetFor ?? 0
+            oldestOwed = nil
+            queued.insert(.burst, at: 0)  // fresh NTP measurements for the new host
+            return [.resetAcknowledged(first: first, last: resetFor ?? first, attempts: attempts)]
+        case (.resetSources, .failed(_, let failure)):
+            return [.resetFailed(disruption: resetFor ?? 0, attempts: reset.failed(now), failure: failure)]
+        case (.selectOptions(_, let noselect), .replied):
+            appliedSelectable = !noselect
+            selectionSupported = true
+            _ = selection.succeeded()
+            // chronyd applies new options at its next selection, which a
+            // silent refclock does not trigger: make it select now.
+            queued.insert(.reselect, at: 0)
+            return [.selectionApplied(selectable: !noselect)]
+        case (.selectOptions(_, let noselect), .failed(_, .refused(_, .invalid))):
+            // Nothing to apply on this chronyd; asked again on the next change.
+            appliedSelectable = !noselect
+            _ = selection.succeeded()
+            defer { selectionSupported = false }
+            return selectionSupported == false ? [] : [.selectionUnsupported]
+        case (.selectOptions, .failed(_, let failure)):
+            _ = selection.failed(now)
+            return [.selectionFailed(failure)]
+        case (.tracking, .replied(_, let reply)):
+            return reply.tracking.map { [.tracking($0)] } ?? []
+        case (_, .replied):
+            return [.done(command)]
+        case (_, .failed(_, let failure)):
+            return [.failed(command, failure)]
+        }
+    }
+
+    /// chronyd restarted or may have: what it was told is unknown again.
+    public mutating func forgetSelection() { appliedSelectable = nil }
+
+    /// Backoff for a request that must succeed: 100 ms, doubling to 5 s.
+    struct Retry: Sendable {
+        private(set) var notBefore: Int64 = 0
+        private var delay: Int64 = 0
+        private var attempts = 0
+
+        func isDue(_ now: Int64) -> Bool { now >= notBefore }
+
+        /// Records a failure; returns the attempts so far.
+        mutating func failed(_ now: Int64) -> Int {
+            attempts += 1
+            delay = min(max(delay * 2, ChronyDirector.firstRetryNanoseconds), ChronyDirector.retryLimitNanoseconds)
+            notBefore = now + delay
+            return attempts
+        }
+
+        /// Records a success; returns the attempts it took.
+        mutating func succeeded() -> Int {
+            defer { self = Retry() }
+            return attempts + 1
+        }
+    }
+}
