@@ -66,7 +66,8 @@ extension Bench {
             return nil
         }
         func selected() -> Bool {
-            runChronyc(["-h", chronyd.commandPath, "-c", "sources"], output: "\(dir)/sources.txt")
+            unlink("\(dir)/sources.txt")  // runChronyc appends
+            return runChronyc(["-h", chronyd.commandPath, "-c", "sources"], output: "\(dir)/sources.txt")
                 .split(separator: "\n").contains { $0.hasPrefix("#,*,VMCK") }
         }
 
