@@ -46,14 +46,3 @@ struct RunCommand: ParsableCommand {
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
-struct ChronyConfigCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "chrony-config",
-        abstract: "Print the chrony.conf refclock line that matches these options.")
-
-    @OptionGroup var options: DaemonOptions
-
-    func run() throws {
-        print(options.configuration.chronyRefclockLine)
-    }
-}

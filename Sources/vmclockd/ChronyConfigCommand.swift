@@ -1,0 +1,84 @@
+import ArgumentParser
+import VMClockAccess
+import VMClockDaemon
+import VMClockPage
+
+struct ChronyConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chrony-config",
+        abstract: "Print the chrony.conf refclock line that matches these options.",
+        discussion: """
+            With --from-page, the promise (precision, and the --max-error to run with) is proposed from \
+            the live page: the largest bound it justifies over 2 s of looks, page and read, times \
+            \(ProposedPromise.margin), rounded up to two significant digits.
+            """)
+
+    @OptionGroup var options: DaemonOptions
+
+    @Flag(help: "Propose the promise from the page at --device instead of --max-error.")
+    var fromPage = false
+
+    func run() throws {
+        var configuration = options.configuration
+        if fromPage {
+            let proposal = try ProposedPromise.observe(configuration)
+            configuration.maxError = proposal.promiseSeconds
+            print("# the page at \(configuration.devicePath) justifies at most \(proposal.observedNanoseconds) ns over \(ProposedPromise.looks) looks;"
+                  + " promise \(ProposedPromise.margin)× that, rounded up: run vmclockd with --max-error \(configuration.maxError)")
+        }
+        print(configuration.chronyRefclockLine)
+    }
+}
+
+/// The largest bound the page justifies over a few looks, with a margin:
+/// chronyd's dispersion for VMCK (`precision`) then stays within 2× of what
+/// the page justifies, instead of the 1 ms default's 100×, while the page's
+/// bound may still grow between the host's updates before samples are held.
+enum ProposedPromise {
+    static let margin = 1.5
+    static let looks = 20
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func observe(_ configuration: DaemonConfiguration) throws -> (observedNanoseconds: UInt64, promiseSeconds: Double) {
+        var allowing = configuration
+        allowing.maxError = 1  // judge the bound itself, not against a promise
+        let device: VMClockDevice
+        do { device = try VMClockDevice(path: configuration.devicePath) } catch { throw Failure(description: "\(error)") }
+        var largest: UInt64 = 0
+        for look in 0..<looks {
+            if look > 0 { usleepSeconds(2.0 / Double(looks)) }
+            let (page, bracket): (VMClockPage, CounterBracket)
+            let clock: ClockData
+            do {
+                (page, bracket) = try device.readWithSystemClock()
+                clock = try page.clockData(nativeCounter: Counter.native, taiPolicy: configuration.taiPolicy)
+            } catch { throw Failure(description: "no usable clock data: \(error)") }
+            switch SampleBuilder.build(clock: clock, bracket: bracket, configuration: allowing) {
+            case .success(let built): largest = max(largest, built.boundNanoseconds)
+            case .failure(let why): throw Failure(description: "the page gives no bound to propose from: \(why)")
+            }
+        }
+        return (largest, roundUpTwoDigits(Double(largest) * margin * 1e-9))
+    }
+
+    /// 1.234e-5 → 1.3e-5: never below the value.
+    static func roundUpTwoDigits(_ value: Double) -> Double {
+        guard value > 0 else { return 1e-9 }
+        var scale = 1.0
+        while value * scale < 10 { scale *= 10 }
+        while value * scale >= 100 { scale /= 10 }
+        return (value * scale).rounded(.up) / scale
+    }
+
+    private static func usleepSeconds(_ seconds: Double) {
+        var request = timespec(tv_sec: 0, tv_nsec: Int(seconds * 1e9))
+        nanosleep(&request, nil)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
