@@ -92,6 +92,7 @@ public final class DaemonRunner {
 
     private func look(sampleDue: Bool, now: Int64) {
         statistics.looks += 1
+        notifications.lookTaken()
         let (observation, reading) = observe()
         if case .unavailable = observation { deviceIsOpen = false } else { deviceIsOpen = true }
         perform(core.observe(observation, now: now), now: now)
@@ -154,7 +155,8 @@ public final class DaemonRunner {
                 if case .stateChanged(_, .tracking) = event, let ppm = core.periodDisagreementPPM {
                     message += " (page period within \(Self.format(ppm)) ppm of the counter rate measured against CLOCK_MONOTONIC_RAW)"
                 }
-                if case .stateChanged(_, .holding) = event, director.selectionSupported == false {
+                // After a disruption chronyd's reset drops VMCK's samples anyway.
+                if case .stateChanged(_, .holding) = event, director.selectionSupported == false, core.resetOwed == nil {
                     message += "; \(Self.oldChronydHold(configuration))"
                 }
                 log.log(event.isWarning ? .warning : .notice, message, metadata: Self.messageID(event.messageID))

@@ -16,6 +16,10 @@ struct NotificationWatch {
 
     var descriptor: Int32? { unsupported || paused || updated ? nil : device?.notificationDescriptor }
 
+    /// A look is being taken: whatever woke it is handled, even if the look
+    /// fails (a busy or vanished page must not make the loop look again at once).
+    mutating func lookTaken() { updated = false }
+
     mutating func noteLook(_ device: VMClockDevice, _ page: VMClockPage) {
         self.device = device.supportsNotifications(page) ? device : nil
         lastPage = page
