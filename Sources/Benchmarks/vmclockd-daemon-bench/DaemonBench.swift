@@ -12,7 +12,7 @@ struct DaemonBench: ParsableCommand {
             Phases, in this order (all by default), each with its own simulator, daemon and folder:
               accuracy  vmclockd run --interval 1/16 against vmclock-sim offset_ns=N; every datagram it sends \
             is recorded on the benchmark's own SOCK socket; |offset − N|; CPU per sample and RSS of that daemon
-              idle      vmclockd run at its defaults (1 s, 10 ms watch): CPU as % of one core, wake-ups, RSS
+              idle      vmclockd run at its defaults: CPU as % of one core, wake-ups, RSS
               reaction  vmclockd run at its defaults feeding a private `chronyd -x -d` on private sockets; \
             vmclock-sim `disrupt` again and again: published_ns → the daemon's disruption line and its \
             'chronyd acknowledged reset sources' line

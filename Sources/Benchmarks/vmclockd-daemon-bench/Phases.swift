@@ -181,7 +181,7 @@ extension Bench {
         let lifetime = Double(monotonicNanoseconds() - started) * 1e-9
         let use = CPUUse(from: a, to: b)
 
-        say("## 3b. Idle CPU at default settings (--interval 1, --watch-interval 0.01), tracking")
+        say("## 3b. Idle CPU at default settings (no timing options), tracking")
         say()
         say("window: \(fixed(use.wallSeconds, 1)) s, from 2 s after the first sample; \(samples) samples sent in it")
         say("utime+stime: \(use.ticks) ticks = \(fixed(use.cpuSeconds, 2)) s = \(fixed(use.percentOfCore, 3)) % of one core (±\(fixed(use.tickResolutionPercent, 3)) % tick resolution) = \(fixed(use.cpuSeconds / use.wallSeconds * 3600, 1)) CPU-s per hour")
@@ -318,7 +318,7 @@ extension Bench {
         let allLines = (readFile(log) ?? "").split(separator: "\n")
         let errors = allLines.filter { $0.contains(" error ") || $0.contains(" critical ") }
 
-        say("## 2. Disruption reaction (vmclockd run defaults: --watch-interval 0.01; private chronyd -x)")
+        say("## 2. Disruption reaction (vmclockd run defaults; private chronyd -x)")
         say()
         say("\(bumps.count) disruptions (`disrupt` to vmclock-sim: new disruption_marker), each 0.25–1.25 s (uniform) after the daemon had resumed tracking")
         say("(a) published_ns → the daemon's 'disruption:' line, ms: n \(a.count)  median \(fixed(a.p50, 2))  p90 \(fixed(a.p90, 2))  p99 \(fixed(a.p99, 2))  min \(fixed(a.minimum, 2))  max \(fixed(a.maximum, 2))  mean \(fixed(a.mean, 2))")
