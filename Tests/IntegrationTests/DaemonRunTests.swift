@@ -15,12 +15,12 @@ extension LiveDevice {
     /// and stops them in `defer`.
     ///
     /// Timing: `--interval 0.25` (4 samples a second) with the refclock `poll`
-    /// that `vmclockd chrony-config` prints for it (0: one filtered chronyd
-    /// sample a second); `--settle-time 0.5` or 0. The daemon calibrates the
-    /// counter for at least 1 s (PeriodCalibration.minimumSpanNanoseconds)
-    /// after starting and after every disruption, so it tracks about 1.0 s +
-    /// settle time after either. Waits poll a condition with a deadline; the
-    /// few fixed waits are observation windows for "nothing happens".
+    /// that `vmclockd chrony-config` prints for it (-2: one raw sample a poll,
+    /// one filtered chronyd sample a second); `--settle-time 0.5` or 0. The daemon measures the
+    /// counter's rate for 20 ms (PeriodCalibration.minimumSpanNanoseconds)
+    /// after starting and after every disruption, so it tracks a few tens of
+    /// ms plus the settle time after either. Waits poll a condition with a
+    /// deadline; the few fixed waits are observation windows for "nothing happens".
     @Suite(.enabled(if: ChronyProcess.isAvailable, "needs root and /usr/sbin/chronyd"))
     struct DaemonRun {
         /// The simulated page runs 3.2 ms ahead of the system clock.

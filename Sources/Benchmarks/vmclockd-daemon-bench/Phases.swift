@@ -251,7 +251,7 @@ extension Bench {
         var nextReport = monotonicNanoseconds() + 60_000_000_000
         for _ in 0..<count {
             // Resumed: wait a random 0.25–1.25 s, so the bump falls anywhere in
-            // the daemon's 10 ms watch cycle and its 1 s sample cycle.
+            // the daemon's look and sample cycles.
             let delay = Double.random(in: 0.25..<1.25, using: &generator)
             try pause(delay)
             pending += tail.newLines()
