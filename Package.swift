@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .executable(name: "vmclockd", targets: ["vmclockd"]),
         .executable(name: "vmclock-sim", targets: ["vmclock-sim"]),
+        .library(name: "vmclockd-allocation-count", type: .dynamic, targets: ["CAllocationCount"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -62,9 +63,11 @@ let package = Package(
             name: "vmclockd",
             dependencies: [
                 "VMClockPage", "VMClockAccess", "VMClockDaemon", "VMClockService",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // Counts the heap allocations of a process it is preloaded into: the
+        // daemon benchmark's "allocations per look". Never shipped.
+        .target(name: "CAllocationCount", path: "Sources/Benchmarks/CAllocationCount"),
         .executableTarget(
             name: "vmclock-sim",
             dependencies: [
@@ -72,6 +75,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
+        // The process harness of IntegrationTests and vmclockd-daemon-bench: vmclockd, vmclock-sim
+        // and a private chronyd as child processes, stopped by pid. Never shipped.
+        .target(name: "PeerHarness", path: "Sources/Harness/PeerHarness"),
         // Run with `swift package --scratch-path .build-release benchmark` (BENCHMARKS.md);
         // an executable, never a test. The plugin wants it under a folder named Benchmarks.
         .executableTarget(
@@ -89,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "vmclockd-daemon-bench",
             dependencies: [
-                "ChronyClients",
+                "ChronyClients", "PeerHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Benchmarks/vmclockd-daemon-bench"),
@@ -109,7 +115,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "VMClockPage", "VMClockAccess", "VMClockSimulation", "ChronyClients", "vmclockd", "vmclock-sim",
+                "VMClockPage", "VMClockAccess", "VMClockSimulation", "ChronyClients", "vmclockd", "vmclock-sim", "PeerHarness",
             ]),
     ]
 )

@@ -16,23 +16,53 @@ public final class RefclockSocket {
 
     public let path: String
     private let socket: UnixDatagramSocket
+    private var connected = false
 
     public init(path: String) throws(Errno) {
         self.path = path
         socket = try UnixDatagramSocket()
     }
 
+    /// Sends one sample. The socket stays connected to chronyd's; when
+    /// chronyd restarts, its socket file is a new socket, the old peer
+    /// refuses, and the same call connects to the new one and sends again.
     public func send(_ sample: SockSample) -> SendResult {
-        do {
-            try socket.send(sample.encode(), to: path)
+        withUnsafeTemporaryAllocation(byteCount: SockSample.byteCount, alignment: 8) { buffer in
+            sample.encode(into: buffer)
+            let bytes = UnsafeRawBufferPointer(buffer)
+            let wasConnected = connected
+            let first = attempt(bytes)
+            guard case .noListener = first, wasConnected else { return first }
+            return attempt(bytes)
+        }
+    }
+
+    private func attempt(_ bytes: UnsafeRawBufferPointer) -> SendResult {
+        do throws(Errno) {
+            try sendConnected(bytes)
             return .sent
         } catch {
-            switch error {
-            case .noSuchFileOrDirectory, .connectionRefused, .socketNotConnected: return .noListener(error)
-            case .resourceTemporarilyUnavailable, .noBufferSpace: return .full
-            case .permissionDenied, .notPermitted: return .permissionDenied
-            default: return .failed(error)
-            }
+            return Self.result(error)
+        }
+    }
+
+    private func sendConnected(_ bytes: UnsafeRawBufferPointer) throws(Errno) {
+        if !connected {
+            try socket.connect(to: path)
+            connected = true
+        }
+        do { try socket.send(bytes) } catch {
+            if error != .resourceTemporarilyUnavailable, error != .noBufferSpace { connected = false }
+            throw error
+        }
+    }
+
+    private static func result(_ error: Errno) -> SendResult {
+        switch error {
+        case .noSuchFileOrDirectory, .connectionRefused, .socketNotConnected: .noListener(error)
+        case .resourceTemporarilyUnavailable, .noBufferSpace: .full
+        case .permissionDenied, .notPermitted: .permissionDenied
+        default: .failed(error)
         }
     }
 }

@@ -28,16 +28,22 @@ public struct SockSample: Sendable, Equatable {
     /// tv (16: tv_sec, tv_usec) · offset (8) · pulse (4, 0: not a PPS pulse)
     /// · leap (4) · _pad (4) · magic (4).
     public func encode() -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: Self.byteCount)
-        bytes.withUnsafeMutableBytes { b in
-            b.storeBytes(of: systemSeconds, toByteOffset: 0, as: Int64.self)
-            b.storeBytes(of: systemMicroseconds, toByteOffset: 8, as: Int64.self)
-            b.storeBytes(of: offsetSeconds, toByteOffset: 16, as: Double.self)
-            b.storeBytes(of: Int32(0), toByteOffset: 24, as: Int32.self)
-            b.storeBytes(of: leap.rawValue, toByteOffset: 28, as: Int32.self)
-            b.storeBytes(of: Int32(0), toByteOffset: 32, as: Int32.self)
-            b.storeBytes(of: Self.magic, toByteOffset: 36, as: Int32.self)
+        [UInt8](unsafeUninitializedCapacity: Self.byteCount) { buffer, count in
+            encode(into: UnsafeMutableRawBufferPointer(buffer))
+            count = Self.byteCount
         }
-        return bytes
+    }
+
+    /// The same bytes into `buffer` (at least `byteCount` long), so a send
+    /// needs no heap allocation.
+    public func encode(into b: UnsafeMutableRawBufferPointer) {
+        precondition(b.count >= Self.byteCount)
+        b.storeBytes(of: systemSeconds, toByteOffset: 0, as: Int64.self)
+        b.storeBytes(of: systemMicroseconds, toByteOffset: 8, as: Int64.self)
+        b.storeBytes(of: offsetSeconds, toByteOffset: 16, as: Double.self)
+        b.storeBytes(of: Int32(0), toByteOffset: 24, as: Int32.self)
+        b.storeBytes(of: leap.rawValue, toByteOffset: 28, as: Int32.self)
+        b.storeBytes(of: Int32(0), toByteOffset: 32, as: Int32.self)
+        b.storeBytes(of: Self.magic, toByteOffset: 36, as: Int32.self)
     }
 }

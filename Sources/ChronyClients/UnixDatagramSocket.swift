@@ -30,13 +30,24 @@ final class UnixDatagramSocket {
         guard chmod(path, mode) == 0 else { throw Errno(rawValue: errno) }
     }
 
-    /// Sends one datagram to `path`. Unconnected on purpose: when the peer
-    /// restarts and its socket file is replaced, the next send simply reaches
-    /// the new one.
+    /// Sends one datagram to `path`.
     func send(_ bytes: [UInt8], to path: String) throws(Errno) {
         let sent = try Self.withAddress(path) { address, length in
             bytes.withUnsafeBytes { sendto(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), address, length) }
         }
+        guard sent == bytes.count else { throw Errno(rawValue: sent < 0 ? errno : EMSGSIZE) }
+    }
+
+    /// Makes `path` the peer of every `send(_:)`: the kernel then resolves
+    /// the path once, not on every datagram.
+    func connect(to path: String) throws(Errno) {
+        let result = try Self.withAddress(path) { address, length in Glibc.connect(descriptor, address, length) }
+        guard result == 0 else { throw Errno(rawValue: errno) }
+    }
+
+    /// Sends one datagram to the connected peer.
+    func send(_ bytes: UnsafeRawBufferPointer) throws(Errno) {
+        let sent = Glibc.send(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
         guard sent == bytes.count else { throw Errno(rawValue: sent < 0 ? errno : EMSGSIZE) }
     }
 
@@ -62,14 +73,14 @@ final class UnixDatagramSocket {
     ) throws(Errno) -> R {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
         let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard !bytes.isEmpty, bytes.count < capacity else { throw .fileNameTooLong }
+        let count = path.utf8.count
+        guard count > 0, count < capacity else { throw .fileNameTooLong }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
+            raw.copyBytes(from: path.utf8)
+            raw[count] = 0
         }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + 1)
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + count + 1)
         return try withUnsafePointer(to: &address) { pointer throws(Errno) in
             try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { (p) throws(Errno) in try body(p, length) }
         }

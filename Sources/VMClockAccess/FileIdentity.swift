@@ -21,7 +21,8 @@ struct FileIdentity: Equatable {
 
     init(path: String) throws(DeviceError) {
         var info = stat()
-        guard stat(path, &info) == 0 else { throw DeviceError(path: path, errno: Errno(rawValue: errno)) }
+        // withCString: a native string lends its own bytes, no copy.
+        guard path.withCString({ stat($0, &info) }) == 0 else { throw DeviceError(path: path, errno: Errno(rawValue: errno)) }
         self.init(info)
     }
 

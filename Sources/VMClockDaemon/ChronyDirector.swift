@@ -79,10 +79,10 @@ public struct ChronyDirector: Sendable {
     /// The earliest time a retry falls due (for the loop's wait), if one waits.
     public func nextRetry(_ wants: Wants) -> Int64? {
         guard inFlight == nil else { return nil }
-        var due: [Int64] = []
-        if wants.resetOwed != nil { due.append(reset.notBefore) }
-        if appliedSelectable != wants.selectable { due.append(selection.notBefore) }
-        return due.min()
+        let resetDue = wants.resetOwed != nil ? reset.notBefore : nil
+        let selectionDue = appliedSelectable != wants.selectable ? selection.notBefore : nil
+        guard let resetDue else { return selectionDue }
+        return min(resetDue, selectionDue ?? .max)
     }
 
     private mutating func send(_ command: ControlCommand, resetFor: Int?) -> ControlCommand {

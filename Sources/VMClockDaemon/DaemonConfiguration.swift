@@ -42,6 +42,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Where the page identity chronyd's history belongs to is kept across
     /// restarts of the daemon (nil: nowhere).
     public var stateFilePath: String? = "/run/vmclockd/page-identity"
+    /// Wait for update notifications on this file instead of the device (a
+    /// test seam: a real character device's poll() behind a page in a file).
+    public var notificationDevicePath: String?
     public static let refid = "VMCK"
 
     public init() {}

@@ -24,6 +24,8 @@ public struct DaemonCore: Sendable {
     private var goodSince: Int64?
     private var resumedAt: Int64?
     private var lastPage: VMClockPage?
+    /// The last page's verdict, reused while the page stays the same.
+    private var lastAssessment: PageAssessment?
     private var announced: PageFlags = []
     private var busySince: Int64?
     /// The last measured disagreement between the page's period and the
@@ -53,6 +55,10 @@ public struct DaemonCore: Sendable {
         if resetOwed == number { resetOwed = nil }
     }
 
+    /// The host announced maintenance (DISRUPTION_SOON or IMMINENT) and has
+    /// not withdrawn it: a disruption is coming.
+    public var maintenanceAnnounced: Bool { !announced.isEmpty }
+
     /// chronyd may select VMCK only while fresh samples flow.
     public var wantsSelectable: Bool { state == .tracking }
 
@@ -63,10 +69,10 @@ public struct DaemonCore: Sendable {
         switch observation {
         case .unavailable(let error):
             effects += loseThePage()
-            next = .holding(.deviceUnavailable(error.description))
+            next = .holding(.deviceUnavailable(error))
         case .invalid(let error):
             effects += loseThePage()
-            next = .holding(.pageInvalid(error.description))
+            next = .holding(.pageInvalid(error))
         case .busy:
             // The driver gives a writer 100 ms; so does the daemon before it holds.
             let since = busySince ?? now
@@ -76,7 +82,13 @@ public struct DaemonCore: Sendable {
             next = .holding(.busy)
         case .page(let page, let look):
             effects += notice(page)
-            next = judge(page, look: look, now: now)
+            let assessment = PageAssessment(page: page, nativeCounter: nativeCounter, taiPolicy: configuration.taiPolicy)
+            lastAssessment = assessment
+            next = judge(assessment, look: look, now: now)
+        case .samePage(let look):
+            // Only ever after a `.page`; without one there is nothing to judge.
+            guard let lastAssessment else { return effects }
+            next = judge(lastAssessment, look: look, now: now)
         }
         if next != .tracking { sample = nil }
         if observation != .busy { busySince = nil }
@@ -91,6 +103,7 @@ public struct DaemonCore: Sendable {
     /// another host's, so everything learned is dropped now.
     private mutating func loseThePage() -> [DaemonEffect] {
         goodSince = nil
+        lastAssessment = nil
         // At start, a device not there yet says nothing of the one before.
         guard !lost, !identityFromBefore, let identity else { return [] }
         lost = true
@@ -132,9 +145,12 @@ public struct DaemonCore: Sendable {
     private mutating func announceMaintenance(_ flags: PageFlags) -> [DaemonEffect] {
         let maintenance = flags.intersection([.disruptionSoon, .disruptionImminent])
         defer { announced = maintenance }
-        return [PageFlags.disruptionSoon, .disruptionImminent]
-            .filter { maintenance.contains($0) && !announced.contains($0) }
-            .map { .log(.maintenanceAnnounced($0)) }
+        guard maintenance != announced else { return [] }
+        var effects: [DaemonEffect] = []
+        for flag in [PageFlags.disruptionSoon, .disruptionImminent] where maintenance.contains(flag) && !announced.contains(flag) {
+            effects.append(.log(.maintenanceAnnounced(flag)))
+        }
+        return effects
     }
 
     private func fieldChanges(from old: VMClockPage?, to new: VMClockPage) -> [DaemonEffect] {
@@ -162,29 +178,18 @@ public struct DaemonCore: Sendable {
 
     // MARK: - judging a page
 
-    private mutating func judge(_ page: VMClockPage, look: Look, now: Int64) -> DaemonState {
-        guard page.hasClockData else {
+    private mutating func judge(_ assessment: PageAssessment, look: Look, now: Int64) -> DaemonState {
+        guard let clock = assessment.clockData else {
             goodSince = nil
-            return .disruptionOnly
+            return assessment.verdict == .disruptionOnly ? .disruptionOnly : .holding(Self.holdReason(assessment.problem))
         }
-        let clock: ClockData
-        do throws(ClockDataError) {
-            clock = try page.clockData(nativeCounter: nativeCounter, taiPolicy: configuration.taiPolicy)
-        } catch {
-            goodSince = nil
-            return .holding(.noTime(error.description))
-        }
-        let raw = look.rawBracket
-        // An inverted bracket says nothing (another CPU's counter).
-        if !raw.isInverted { calibration.record(PeriodCalibration.Point(
-            counter: raw.counterMidpoint, rawNanoseconds: raw.system.nanosecondsSinceEpoch ?? 0,
-            uncertaintyNanoseconds: Int64(clamping: clock.halfTicksToNanoseconds(raw.windowTicks, unitsPerTick: clock.counterPeriodFracSec)))) }
-        let pageSecondsPerTick = Double(clock.counterPeriodFracSec)
-            * Double(sign: .plus, exponent: -64 - Int(clock.counterPeriodShift), significand: 1)
-        let disagreement = calibration.disagreement(pageSecondsPerTick: pageSecondsPerTick)
-        periodDisagreementPPM = disagreement?.ppm
+        let disagreement = calibrate(clock, look.rawBracket)
         let built = SampleBuilder.build(clock: clock, bracket: look.bracket, configuration: configuration)
-        if let reason = holdReason(clock.clockStatus, built, disagreement) {
+        if let problem = assessment.problem {
+            goodSince = nil
+            return .holding(Self.holdReason(problem))
+        }
+        if let reason = holdReason(built, disagreement) {
             goodSince = nil
             return .holding(reason)
         }
@@ -195,19 +200,40 @@ public struct DaemonCore: Sendable {
         return .tracking
     }
 
-    /// Why this look cannot feed chronyd, or nil if it can. The bound judged
-    /// is the sample's own (page and read): one gate for state and samples.
+    /// The page's own verdict as a hold reason.
+    private static func holdReason(_ problem: PageAssessment.Problem?) -> HoldReason {
+        switch problem {
+        case .invalid(let error): .pageInvalid(error)
+        case .noTime(let error): .noTime(error)
+        case .clockStatus(let status): .clockStatus(status)
+        case nil: .noTime(nil)
+        }
+    }
+
+    /// Records this look's raw bracket (whatever the host's status: the
+    /// counter's rate is this machine's) and compares it with the page's period.
+    private mutating func calibrate(_ clock: ClockData, _ raw: CounterBracket) -> (ppm: Double, uncertaintyPPM: Double)? {
+        // An inverted bracket says nothing (another CPU's counter).
+        if !raw.isInverted { calibration.record(PeriodCalibration.Point(
+            counter: raw.counterMidpoint, rawNanoseconds: raw.system.nanosecondsSinceEpoch ?? 0,
+            uncertaintyNanoseconds: Int64(clamping: clock.halfTicksToNanoseconds(raw.windowTicks, unitsPerTick: clock.counterPeriodFracSec)))) }
+        let pageSecondsPerTick = Double(clock.counterPeriodFracSec)
+            * Double(sign: .plus, exponent: -64 - Int(clock.counterPeriodShift), significand: 1)
+        let disagreement = calibration.disagreement(pageSecondsPerTick: pageSecondsPerTick)
+        periodDisagreementPPM = disagreement?.ppm
+        return disagreement
+    }
+
+    /// Why a look at a page the host vouches for cannot feed chronyd, or nil
+    /// if it can. The bound judged is the sample's own (page and read): one
+    /// gate for state and samples.
     func holdReason(
-        _ status: ClockStatus, _ built: Result<SampleBuilder.Built, SampleBuilder.Withheld>,
+        _ built: Result<SampleBuilder.Built, SampleBuilder.Withheld>,
         _ disagreement: (ppm: Double, uncertaintyPPM: Double)?
     ) -> HoldReason? {
-        switch status {
-        case .synchronized, .freerunning: break  // freerunning only while its bound passes (below)
-        case .unknown, .initializing, .unreliable: return .clockStatus(status)
-        }
         switch built {
         case .success: break
-        case .failure(.noTime): return .noTime("the page gives no UTC at this reading")
+        case .failure(.noTime): return .noTime(nil)
         case .failure(.noErrorBound): return .noErrorBound
         case .failure(.boundAbovePromise(let bound)):
             return .boundAbovePromise(boundNanoseconds: bound, promiseNanoseconds: configuration.promiseNanoseconds)

@@ -1,4 +1,5 @@
 import VMClockPage
+import VMClockAccess
 
 /// Where the daemon stands. Only `tracking` sends samples to chronyd.
 public enum DaemonState: Equatable, Sendable, CustomStringConvertible {
@@ -44,12 +45,13 @@ public enum DaemonState: Equatable, Sendable, CustomStringConvertible {
 }
 
 public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
-    case deviceUnavailable(String)
-    case pageInvalid(String)
+    case deviceUnavailable(DeviceError)
+    case pageInvalid(PageError)
     /// seq_count stayed odd: the host is stuck mid-update.
     case busy
-    /// The page gives no UTC (foreign counter, smeared or monotonic time, …).
-    case noTime(String)
+    /// The page gives no UTC (foreign counter, smeared or monotonic time, …);
+    /// nil: its clock data is valid but gives none at this reading.
+    case noTime(ClockDataError?)
     case clockStatus(ClockStatus)
     /// The page makes no maximum error valid (and estimates are not allowed).
     case noErrorBound
@@ -70,7 +72,8 @@ public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
         case .deviceUnavailable(let why): "device unavailable: \(why)"
         case .pageInvalid(let why): "page invalid: \(why)"
         case .busy: "page busy: the host left seq_count odd"
-        case .noTime(let why): "no time: \(why)"
+        case .noTime(let why?): "no time: \(why)"
+        case .noTime(nil): "no time: the page gives no UTC at this reading"
         case .clockStatus(let status): "clock_status is \(status.rawValue) (\(status.name)): the host does not vouch for its time"
         case .noErrorBound: "the page gives no valid maximum error (time_maxerror and period_maxerror flags); see --allow-estimated-error"
         case .boundAbovePromise(let bound, let promise): "error bound \(bound) ns is above the promised \(promise) ns (--max-error)"

@@ -71,3 +71,27 @@ extension PageIdentity {
         self.init(disruptionMarker: marker, vmGenerationCounter: vmGeneration, counterID: counterID, size: size, version: version)
     }
 }
+
+/// Keeps the stored identity in step with the one chronyd's history is
+/// confirmed to belong to, writing only when it changes.
+final class IdentityKeeper {
+    private let store: IdentityStore
+    private let log: DaemonLog
+    private(set) var stored: PageIdentity?
+
+    init(store: IdentityStore, log: DaemonLog) {
+        self.store = store
+        self.log = log
+        stored = store.load()
+    }
+
+    func keep(_ confirmed: PageIdentity?, now: Int64) {
+        guard let confirmed, confirmed != stored else { return }
+        if let error = store.save(confirmed) {
+            log.rateLimited("state-file", now: now, .error,
+                            "cannot write \(store.path) (errno \(error)): a disruption while vmclockd is stopped would go unnoticed")
+        } else {
+            stored = confirmed
+        }
+    }
+}

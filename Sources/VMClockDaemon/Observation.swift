@@ -8,6 +8,10 @@ public enum Observation: Sendable, Equatable {
     case invalid(PageError)
     /// A consistent page and the clock readings taken while it was current.
     case page(VMClockPage, Look)
+    /// The page last observed is still current (same device, seq_count
+    /// unchanged), with fresh clock readings: nothing of it needs decoding
+    /// or judging again.
+    case samePage(Look)
 }
 
 /// The readings of one look: the counter paired with CLOCK_REALTIME (the

@@ -3,30 +3,25 @@ import Glibc
 #endif
 import CVMClockCounter
 
-/// SIGTERM, SIGINT and SIGHUP, blocked and read from a signalfd that the
-/// main loop waits on with everything else: no handler runs in signal
-/// context, and a signal wakes the loop at once.
+/// SIGTERM, SIGINT and SIGHUP: blocked, except inside the loop's one wait,
+/// which they end at once (ppoll with `waitMask`). No handler does more than
+/// note the signal; the loop acts on it.
 struct SignalWatcher {
     enum Request: Equatable { case stop(Int32), reopen }
 
-    let descriptor: Int32
+    /// The signal mask to wait under: the three unblocked.
+    private(set) var waitMask = sigset_t()
 
     init() {
-        var set = sigset_t()
-        sigemptyset(&set)
-        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, signal) }
-        pthread_sigmask(SIG_BLOCK, &set, nil)
-        descriptor = signalfd(-1, &set, Int32(SFD_NONBLOCK | SFD_CLOEXEC))
+        let signals: [Int32] = [SIGTERM, SIGINT, SIGHUP]
+        _ = signals.withUnsafeBufferPointer { vmclock_signals_install($0.baseAddress, Int32($0.count), &waitMask) }
     }
 
-    /// Signals that arrived since the last call.
-    func pending() -> [Request] {
-        var requests: [Request] = []
-        var info = signalfd_siginfo()
-        while read(descriptor, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size {
-            let signal = Int32(info.ssi_signo)
-            requests.append(signal == SIGHUP ? .reopen : .stop(signal))
-        }
-        return requests
+    /// Signals that arrived since the last call: a stop wins over a reopen.
+    func pending() -> Request? {
+        let taken = vmclock_signals_take()
+        guard taken != 0 else { return nil }
+        for signal in [SIGTERM, SIGINT] where taken & (1 << UInt64(signal)) != 0 { return .stop(signal) }
+        return .reopen
     }
 }

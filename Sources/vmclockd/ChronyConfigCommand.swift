@@ -1,32 +1,43 @@
-import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import VMClockAccess
 import VMClockDaemon
 import VMClockPage
 
-struct ChronyConfigCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "chrony-config",
-        abstract: "Print the chrony.conf refclock line that matches these options.",
-        discussion: """
-            With --from-page, the promise (precision, and the --max-error to run with) is proposed from \
-            the live page: the largest bound it justifies over 2 s of looks, page and read, times \
-            \(ProposedPromise.margin), rounded up to two significant digits.
-            """)
+struct ChronyConfigCommand: Command {
+    static let name = "chrony-config"
+    static let abstract = "Print the chrony.conf refclock line that matches these options."
+    static let discussion = """
+        With --from-page, the promise (precision, and the --max-error to run with) is proposed from \
+        the live page: the largest bound it justifies over 2 s of looks, page and read, times \
+        \(ProposedPromise.margin), rounded up to two significant digits.
+        """
 
-    @OptionGroup var options: DaemonOptions
-
-    @Flag(help: "Propose the promise from the page at --device instead of --max-error.")
+    var daemon = DaemonOptions()
     var fromPage = false
 
-    func run() throws {
-        var configuration = options.configuration
+    static var options: [Option<ChronyConfigCommand>] { DaemonOptions.options.map { .lifted($0, at: \.daemon) } + [
+        Option(flag: "from-page", help: "Propose the promise from the page at --device instead of --max-error.") { $0.fromPage = true },
+    ] }
+
+    func validate() throws(UsageError) { try daemon.validate() }
+
+    func run() -> Int32 {
+        var configuration = daemon.resolved
         if fromPage {
-            let proposal = try ProposedPromise.observe(configuration)
-            configuration.maxError = proposal.promiseSeconds
-            print("# the page at \(configuration.devicePath) justifies at most \(proposal.observedNanoseconds) ns over \(ProposedPromise.looks) looks;"
-                  + " promise \(ProposedPromise.margin)× that, rounded up: run vmclockd with --max-error \(configuration.maxError)")
+            do {
+                let proposal = try ProposedPromise.observe(configuration)
+                configuration.maxError = proposal.promiseSeconds
+                print("# the page at \(configuration.devicePath) justifies at most \(proposal.observedNanoseconds) ns over \(ProposedPromise.looks) looks;"
+                      + " promise \(ProposedPromise.margin)× that, rounded up: run vmclockd with --max-error \(configuration.maxError)")
+            } catch {
+                CommandLineText.printError("Error: \(error)")
+                return 1
+            }
         }
         print(configuration.chronyRefclockLine)
+        return 0
     }
 }
 

@@ -1,5 +1,3 @@
-import ArgumentParser
-
 /// Exit statuses of `vmclockd status`, documented in its --help.
 enum StatusExit: Int32 {
     /// The page is usable, or disruption-only (what such a device is for).
@@ -10,8 +8,6 @@ enum StatusExit: Int32 {
     case noDevice = 2
     /// The page is malformed, busy, foreign or not vouched for by the host.
     case pageUnusable = 3
-
-    var exitCode: ExitCode { ExitCode(rawValue) }
 
     static let help = """
         exit status: 0 page usable or disruption-only; 1 device unreadable (permission, I/O); \

@@ -3,7 +3,7 @@ import VMClockPage
 /// Every page field under its ABI name, in page order, with a readable
 /// annotation where the raw value encodes something. One list drives both
 /// the JSON (`page` object; absent fields are null) and the text output.
-struct PageFields: Encodable {
+struct PageFields {
     struct Field {
         var name: String
         var value: Int128?
@@ -52,23 +52,9 @@ struct PageFields: Encodable {
         flagNames = flags.names
     }
 
-    private struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Key.self)
-        for field in fields {
-            let key = Key(stringValue: field.name)
-            switch field.value {
-            case nil: try c.encodeNil(forKey: key)
-            case let value? where value < 0: try c.encode(Int64(value), forKey: key)
-            case let value?: try c.encode(UInt64(value), forKey: key)
-            }
-        }
-        try c.encode(flagNames, forKey: Key(stringValue: "flag_names"))
+    var json: JSONValue {
+        var members: [String: JSONValue] = ["flag_names": .array(flagNames.map(JSONValue.string))]
+        for field in fields { members[field.name] = .from(field.value) }
+        return .object(members)
     }
 }

@@ -1,25 +1,29 @@
-import ArgumentParser
 import Logging
 import VMClockDaemon
 import VMClockService
 
-struct RunCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "run",
-        abstract: "Feed chronyd from the vmclock page; on a disruption, drop calibration, reset chronyd and hold.",
-        discussion: """
-            Configure chronyd with the line `vmclockd chrony-config` prints (same options).
+struct RunCommand: Command {
+    static let name = "run"
+    static let abstract = "Feed chronyd from the vmclock page; on a disruption, drop calibration, reset chronyd and hold."
+    static let discussion = """
+        Configure chronyd with the line `vmclockd chrony-config` prints (same options). \
+        exit status: 0 stopped by SIGTERM or SIGINT; 1 could not start; 64 bad arguments. \
+        SIGHUP reopens the device.
+        """
 
-            exit status: 0 stopped by SIGTERM or SIGINT; 1 could not start; 64 bad arguments. \
-            SIGHUP reopens the device.
-            """)
+    var daemon = DaemonOptions()
+    var logLevel = Logger.Level.info
 
-    @OptionGroup var options: DaemonOptions
+    static var options: [Option<RunCommand>] { DaemonOptions.options.map { .lifted($0, at: \.daemon) } + [
+        Option("log-level", value: "level", help: "trace, debug, info, notice, warning, error or critical.",
+               default: "info") { (command: inout RunCommand, value: String) throws(UsageError) in
+            command.logLevel = try OptionValue.choice(value, "log-level", Logger.Level.allCases.map { ($0.rawValue, $0) })
+        },
+    ] }
 
-    @Option(help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: Logger.Level = .info
+    func validate() throws(UsageError) { try daemon.validate() }
 
-    func run() throws {
+    func run() -> Int32 {
         let level = logLevel
         let journal = JournalLogHandler.standardErrorIsJournal
         LoggingSystem.bootstrap { _ in
@@ -28,21 +32,19 @@ struct RunCommand: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "vmclockd")
-        let configuration = options.configuration
+        let configuration = daemon.resolved
         let runner: DaemonRunner
         do {
             runner = try DaemonRunner(configuration: configuration, logger: logger)
         } catch {
             logger.critical("cannot start: \(error)")
-            throw ExitCode(1)
+            return 1
         }
         let supervisor = ServiceSupervisor.isSupervised ? ServiceSupervisor() : nil
         supervisor?.attach(to: runner)
         logger.notice("started: device \(configuration.devicePath), samples every \(configuration.sampleInterval) s to \(configuration.refclockSocketPath), promise \(configuration.maxError) s; chronyd needs: \(configuration.chronyRefclockLine)")
         _ = runner.run()
         supervisor?.stopping()
+        return 0
     }
 }
-
-extension Logger.Level: @retroactive ExpressibleByArgument {}
-

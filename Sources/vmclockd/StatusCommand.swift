@@ -1,31 +1,33 @@
-import ArgumentParser
 import VMClockAccess
 import VMClockPage
 
-struct StatusCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "status",
-        abstract: "Show what the vmclock page says, the UTC it gives now, and how far the system clock is from it.",
-        discussion: StatusExit.help)
+struct StatusCommand: Command {
+    static let name = "status"
+    static let abstract = "Show what the vmclock page says, the UTC it gives now, and how far the system clock is from it."
+    static let discussion = StatusExit.help
 
-    @Option(help: "The vmclock device, or any file holding a page.")
     var device = VMClockDevice.defaultPath
-
-    @Flag(help: "Print JSON (schema: see README, 'status --json').")
     var json = false
-
-    @Option(help: "Evaluate at this counter reading instead of now (no system clock comparison).")
     var atCounter: UInt64?
+    var taiPolicy = TAIOffsetPolicy.automatic
 
-    @Option(help: "How to read the sign of tai_offset_sec: auto, utc-minus-tai, tai-minus-utc.")
-    var taiOffsetSign: TAIOffsetPolicy = .automatic
+    static var options: [Option<StatusCommand>] { [
+        Option("device", value: "path", help: "The vmclock device, or any file holding a page.",
+               default: VMClockDevice.defaultPath) { $0.device = $1 },
+        Option(flag: "json", help: "Print JSON (schema: see README, 'status --json').") { $0.json = true },
+        Option("at-counter", value: "counter", help: "Evaluate at this counter reading instead of now (no system clock comparison).") {
+            (command: inout StatusCommand, value: String) throws(UsageError) in
+            command.atCounter = try OptionValue.unsigned(value, "at-counter")
+        },
+        Option("tai-offset-sign", value: "sign", help: "How to read the sign of tai_offset_sec: auto, utc-minus-tai, tai-minus-utc.",
+               default: TAIOffsetPolicy.automatic.rawValue) { (command: inout StatusCommand, value: String) throws(UsageError) in
+            command.taiPolicy = try OptionValue.choice(value, "tai-offset-sign", TAIOffsetPolicy.allCases.map { ($0.rawValue, $0) })
+        },
+    ] }
 
-    func run() throws {
-        let report = StatusProbe(path: device, atCounter: atCounter, taiPolicy: taiOffsetSign).report()
+    func run() -> Int32 {
+        let report = StatusProbe(path: device, atCounter: atCounter, taiPolicy: taiPolicy).report()
         print(json ? report.jsonText() : report.plainText())
-        let exit = report.exitStatus
-        if exit != .ok { throw exit.exitCode }
+        return report.exitStatus.rawValue
     }
 }
-
-extension TAIOffsetPolicy: ExpressibleByArgument {}

@@ -1,14 +1,7 @@
-import Foundation
 import VMClockPage
 
 extension StatusReport {
-    func jsonText() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        // Every value is an integer, string or null: encoding cannot fail.
-        let data = (try? encoder.encode(self)) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
-    }
+    func jsonText() -> String { json.text }
 
     func plainText() -> String {
         var lines = [

@@ -3,17 +3,17 @@ import VMClockPage
 
 /// The result of `vmclockd status`, in the shape of its JSON schema
 /// (README: "status --json"). Keys are the page's ABI field names.
-struct StatusReport: Encodable {
+struct StatusReport {
     static let schemaVersion = 1
 
     var schema = Self.schemaVersion
     var device: String
-    @Nullable var readMethod: String?
+    var readMethod: String?
     /// usable | disruption-only | unusable | no-device | unreadable
     var verdict = "unusable"
-    @Nullable var reason: String?
-    @Nullable var page: PageFields?
-    @Nullable var evaluation: Evaluation?
+    var reason: String?
+    var page: PageFields?
+    var evaluation: Evaluation?
 
     init(device: String) { self.device = device }
 
@@ -68,21 +68,18 @@ struct StatusReport: Encodable {
         }
     }
 
-    enum CodingKeys: String, CodingKey {
-        case schema, device, readMethod = "read_method", verdict, reason, page, evaluation
-    }
 }
 
 /// The time the page gives at one counter reading.
-struct Evaluation: Encodable {
+struct Evaluation {
     var counter: UInt64
     var timeType: String
-    @Nullable var taiOffsetConvention: String?
-    @Nullable var utcSeconds: Int64?
-    @Nullable var utcNanoseconds: Int64?
-    @Nullable var maxErrorNs: UInt64?
-    @Nullable var estErrorNs: UInt64?
-    @Nullable var system: SystemFields?
+    var taiOffsetConvention: String?
+    var utcSeconds: Int64?
+    var utcNanoseconds: Int64?
+    var maxErrorNs: UInt64?
+    var estErrorNs: UInt64?
+    var system: SystemFields?
 
     init(clock: ClockData, counter: UInt64) {
         let utc = clock.utc(atCounter: counter)
@@ -95,23 +92,18 @@ struct Evaluation: Encodable {
         estErrorNs = clock.estErrorNanoseconds(atCounter: counter)
     }
 
-    enum CodingKeys: String, CodingKey {
-        case counter, timeType = "time_type", taiOffsetConvention = "tai_offset_convention"
-        case utcSeconds = "utc_seconds", utcNanoseconds = "utc_nanoseconds"
-        case maxErrorNs = "max_error_ns", estErrorNs = "est_error_ns", system
-    }
 
 }
 
 /// The comparison with CLOCK_REALTIME (absent with --at-counter).
-struct SystemFields: Encodable {
+struct SystemFields {
     var realtimeSeconds: Int64
     var realtimeNanoseconds: Int64
     /// vmclock UTC − system time.
     var offsetNs: Int64
     var readUncertaintyNs: UInt64
     /// Page max error + read uncertainty: what the offset is good to.
-    @Nullable var offsetMaxErrorNs: UInt64?
+    var offsetMaxErrorNs: UInt64?
 
     init(_ comparison: SystemComparison) {
         realtimeSeconds = comparison.system.seconds
@@ -121,24 +113,38 @@ struct SystemFields: Encodable {
         offsetMaxErrorNs = comparison.offsetMaxErrorNanoseconds
     }
 
-    enum CodingKeys: String, CodingKey {
-        case realtimeSeconds = "realtime_seconds", realtimeNanoseconds = "realtime_nanoseconds"
-        case offsetNs = "offset_ns", readUncertaintyNs = "read_uncertainty_ns"
-        case offsetMaxErrorNs = "offset_max_error_ns"
-    }
 
 }
 
-/// An optional that encodes as JSON null when absent (synthesized Codable
-/// would leave the key out): the schema promises every key, null or not.
-@propertyWrapper
-struct Nullable<Value: Encodable>: Encodable {
-    var wrappedValue: Value?
+// The JSON schema (README, "status --json"): every key present, null when absent.
+extension StatusReport {
+    var json: JSONValue {
+        .object([
+            "schema": .from(schema), "device": .string(device), "read_method": .from(readMethod),
+            "verdict": .string(verdict), "reason": .from(reason),
+            "page": page?.json ?? .null, "evaluation": evaluation?.json ?? .null,
+        ])
+    }
+}
 
-    init(wrappedValue: Value?) { self.wrappedValue = wrappedValue }
+extension Evaluation {
+    var json: JSONValue {
+        .object([
+            "counter": .from(counter), "time_type": .string(timeType),
+            "tai_offset_convention": .from(taiOffsetConvention),
+            "utc_seconds": .from(utcSeconds), "utc_nanoseconds": .from(utcNanoseconds),
+            "max_error_ns": .from(maxErrorNs), "est_error_ns": .from(estErrorNs),
+            "system": system?.json ?? .null,
+        ])
+    }
+}
 
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
+extension SystemFields {
+    var json: JSONValue {
+        .object([
+            "realtime_seconds": .from(realtimeSeconds), "realtime_nanoseconds": .from(realtimeNanoseconds),
+            "offset_ns": .from(offsetNs), "read_uncertainty_ns": .from(readUncertaintyNs),
+            "offset_max_error_ns": .from(offsetMaxErrorNs),
+        ])
     }
 }

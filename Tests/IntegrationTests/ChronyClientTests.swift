@@ -1,4 +1,5 @@
 import Foundation
+import PeerHarness
 import SystemPackage
 import Testing
 
@@ -492,12 +493,10 @@ private struct ChronycTrace {
 
     init(_ chronyd: ChronyProcess, _ arguments: [String], in dir: TemporaryDirectory) throws {
         let traceFile = dir.path("chronyc.strace")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.stracePath)
-        process.arguments =
-            ["-f", "-xx", "-s", "1024", "-e", "trace=sendto,recvfrom", "-o", traceFile, ChronyProcess.chronycPath]
-            + ["-h", chronyd.commandPath, "-n", "-c"] + arguments
-        let result = ChronyProcess.run(process, timeout: 10)
+        let result = try runProgram(
+            [Self.stracePath, "-f", "-xx", "-s", "1024", "-e", "trace=sendto,recvfrom", "-o", traceFile, ChronyProcess.chronycPath]
+                + ["-h", chronyd.commandPath, "-n", "-c"] + arguments,
+            timeout: 10)
         stdout = result.stdout
         log = (try? String(contentsOfFile: traceFile, encoding: .utf8)) ?? result.stderr
         for line in log.split(separator: "\n") {

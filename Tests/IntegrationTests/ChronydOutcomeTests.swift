@@ -1,5 +1,6 @@
 import ChronyClients
 import Foundation
+import PeerHarness
 import Testing
 
 #if canImport(Glibc)
@@ -52,7 +53,7 @@ extension LiveDevice {
             }
             let released = eventually(within: 10) { !Self.selected(chronyd) }
             #expect(released, "chronyd still selects VMCK during the hold\n\(rig.report)")
-            measured("\(flavor): hold → chronyd no longer selecting VMCK after \(Double(RecordingRelay.realtimeNanoseconds() - held) * 1e-9) s (or less)")
+            measured("\(flavor): hold → chronyd no longer selecting VMCK after \(Double(realtimeNanoseconds() - held) * 1e-9) s (or less)")
 
             try rig.simulator.send("set clock_status=synchronized")
             try #require(daemon.waitForLog(containing: "→ tracking", occurrence: 2, within: 5) != nil, "\(rig.report)")
@@ -80,7 +81,7 @@ extension LiveDevice {
 
             try chronyd.start()
             let ack = try #require(daemon.waitForLog(containing: "chronyd acknowledged 'reset sources' for disruption 1", within: 10), "\(rig.report)")
-            let acknowledged = try #require(DaemonProcess.timestamp(of: ack))
+            let acknowledged = try #require(logStamp(ack))
             try #require(daemon.waitForLog(containing: "→ tracking", occurrence: 2, within: 5) != nil, "\(rig.report)")
             try #require(eventually(within: 5) { relay.samples.contains { $0.tvNanoseconds > published } }, "\(rig.report)")
             for datagram in relay.datagrams where (datagram.sample?.tvNanoseconds ?? 0) > published {

@@ -1,5 +1,6 @@
 import ChronyClients
 import Foundation
+import PeerHarness
 import Testing
 
 #if canImport(Glibc)
@@ -284,12 +285,12 @@ extension LiveDevice {
             var firstPoint: Int64?
             let fed = eventually(within: 4, every: 0.02) {
                 guard (chronyd.sourceStats()?.samples ?? 0) >= 1 else { return false }
-                firstPoint = RecordingRelay.realtimeNanoseconds()
+                firstPoint = realtimeNanoseconds()
                 return true
             }
             try #require(fed, "the restarted chronyd got no sample:\n\(rig.report)\n\(chronyd.log)")
             let again = try #require(daemon.waitForLog(containing: "samples are reaching chronyd again", within: 1))
-            let firstSend = try #require(DaemonProcess.timestamp(of: again))
+            let firstSend = try #require(logStamp(again))
             let sendDelay = Double(firstSend - appeared) * 1e-9
             let pointDelay = Double(firstPoint! - appeared) * 1e-9
             // The first send after the socket appeared succeeds: the daemon
@@ -320,13 +321,13 @@ extension LiveDevice {
             let chronyd = try rig.startChronyd()
             let appeared = try #require(creationTimeNanoseconds(chronyd.refclockPath))
             let again = try #require(daemon.waitForLog(containing: "samples are reaching chronyd again", within: 2), "\(rig.report)")
-            let firstSend = try #require(DaemonProcess.timestamp(of: again))
+            let firstSend = try #require(logStamp(again))
             let sendDelay = Double(firstSend - appeared) * 1e-9
             // While the socket was missing the daemon backed off to one try a
             // second: the first send comes within that second (plus a look).
             #expect(sendDelay <= 1.0 + interval + 0.1, "first sample reached chronyd \(sendDelay) s after its socket appeared")
             #expect(eventually(within: 3) { (chronyd.sourceStats()?.samples ?? 0) >= 1 }, "\(rig.report)\n\(chronyd.log)")
-            let pointDelay = Double(RecordingRelay.realtimeNanoseconds() - appeared) * 1e-9
+            let pointDelay = Double(realtimeNanoseconds() - appeared) * 1e-9
             #expect(pointDelay <= 2.0)
             measured("chronyd late start: first send \(sendDelay) s, chronyd's first point ≤ \(pointDelay) s after its socket appeared; \(daemon.lines(containing: "is not there").count) 'not there' line(s)")
         }
@@ -391,7 +392,7 @@ extension LiveDevice {
                 let line = try #require(daemon.waitForLog(within: 2, where: matches), "\(rig.report)")
                 // seq_count went odd just before `stalled`; the driver's
                 // 100 ms of patience, then the next look (10 ms).
-                let after = Double(try #require(DaemonProcess.timestamp(of: line)) - stalled) * 1e-9
+                let after = Double(try #require(logStamp(line)) - stalled) * 1e-9
                 #expect(after >= 0.099 && after <= 0.4, "held as busy \(after) s after the stall")
                 measured("stall: held as busy \(after) s after seq_count went odd")
                 usleep(1_000_000)
@@ -406,8 +407,8 @@ extension LiveDevice {
                     let ppm = Double(line![range.upperBound...].prefix { $0 != " " }) ?? 0
                     #expect(abs(ppm - 2000) <= 5, "\(line!)")
                 }
-                let startedAt = try #require(DaemonProcess.timestamp(of: started))
-                while RecordingRelay.realtimeNanoseconds() < startedAt + 2_500_000_000 { usleep(50_000) }
+                let startedAt = try #require(logStamp(started))
+                while realtimeNanoseconds() < startedAt + 2_500_000_000 { usleep(50_000) }
                 #expect(relay.count == 0, "\(relay.count) datagrams sent from a page held for \(hold)")
                 #expect(daemon.lines(containing: "→ tracking").isEmpty, "\(daemon.log)")
             }
@@ -429,10 +430,10 @@ extension LiveDevice {
 
             // SIGHUP: reopens the device and goes on tracking, without a
             // state change or a disruption.
-            let hup = RecordingRelay.realtimeNanoseconds()
+            let hup = realtimeNanoseconds()
             daemon.send(signal: SIGHUP)
             let reopened = try #require(daemon.waitForLog(containing: "SIGHUP: reopening \(rig.simulator.pagePath)", within: 1))
-            let reopenedAt = try #require(DaemonProcess.timestamp(of: reopened))
+            let reopenedAt = try #require(logStamp(reopened))
             #expect(Double(reopenedAt - hup) * 1e-9 < 0.1, "SIGHUP seen after \(Double(reopenedAt - hup) * 1e-9) s")
             let tracked = eventually(within: 3) { relay.samples.filter { $0.tvNanoseconds > reopenedAt }.count >= 4 }
             #expect(tracked, "\(rig.report)")

@@ -1,4 +1,5 @@
 import Foundation
+import PeerHarness
 import Testing
 import VMClockPage
 import VMClockSimulation

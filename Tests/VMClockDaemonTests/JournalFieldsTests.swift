@@ -22,7 +22,7 @@ import VMClockService
 
         let capture = Capture()
         let logger = Logger(label: "vmclockd") { _ in capture.handler }
-        logger.warning("\(event.message)", metadata: DaemonRunner.metadata(core: s.core, lastSent: nil, event: event))
+        logger.warning("\(event.message)", metadata: VMClockDaemon.JournalFields.fields(core: s.core, lastSent: nil, event: event))
         let fields = capture.last
         #expect(fields.contains("MESSAGE_ID=3a55088562bf4d02a70bb55342e57238"))
         #expect(fields.contains("PRIORITY=4"))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PeerHarness
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,7 +13,9 @@ struct DaemonBench: ParsableCommand {
             Phases, in this order (all by default), each with its own simulator, daemon and folder:
               accuracy  vmclockd run --interval 1/16 against vmclock-sim offset_ns=N; every datagram it sends \
             is recorded on the benchmark's own SOCK socket; |offset − N|; CPU per sample and RSS of that daemon
-              idle      vmclockd run at its defaults: CPU as % of one core, wake-ups, RSS
+              cost      vmclockd run at its defaults feeding a private chronyd 4.3, beside a bare poll() loop: \
+            CPU, wake-ups, CPU per wake-up, heap allocations, memory of each, idle and with the host stuck \
+            mid-update; then notifications that cannot work (/dev/null, /dev/kmsg behind the page)
               reaction  vmclockd run at its defaults feeding a private `chronyd -x -d` on private sockets; \
             vmclock-sim `disrupt` again and again: published_ns → the daemon's disruption line and its \
             'chronyd acknowledged reset sources' line
@@ -25,9 +28,9 @@ struct DaemonBench: ParsableCommand {
             every process it starts is stopped by its pid. Raw data and logs stay in --work.
             """)
 
-    enum Phase: String, CaseIterable, ExpressibleByArgument { case accuracy, idle, reaction, outcome }
+    enum Phase: String, CaseIterable, ExpressibleByArgument { case accuracy, cost, reaction, outcome }
 
-    @Option(parsing: .upToNextOption, help: "Phases to run (accuracy idle reaction outcome).")
+    @Option(parsing: .upToNextOption, help: "Phases to run (accuracy cost reaction outcome).")
     var phases: [Phase] = Phase.allCases
 
     @Option(help: "Folder holding vmclockd and vmclock-sim (default: this binary's own).")
@@ -45,8 +48,17 @@ struct DaemonBench: ParsableCommand {
     @Option(help: "vmclockd --interval in the accuracy phase.")
     var interval = 0.0625
 
-    @Option(help: "Length of the idle window, seconds (≥ 60).")
+    @Option(help: "Length of the idle window of the cost phase, seconds.")
     var idleSeconds = 120.0
+
+    @Option(help: "Length of the cost phase's window with the host stuck mid-update, seconds.")
+    var stallSeconds = 60.0
+
+    @Option(help: "The packaged (static) vmclockd to measure for memory in the cost phase, e.g. from packaging/build-deb.")
+    var packaged: String?
+
+    @Option(help: "The allocation counter to preload into vmclockd (default: libvmclockd-allocation-count.so next to it, if built).")
+    var allocationCounter: String?
 
     @Option(help: "Disruptions in the reaction phase.")
     var disruptions = 200
@@ -66,8 +78,8 @@ struct DaemonBench: ParsableCommand {
 
     func run() throws {
         guard geteuid() == 0 else { throw ValidationError("run as root: chronyd must start as root") }
-        installInterruptionHandlers()
-        let binDirectory = bin ?? Self.ownDirectory()
+        handleInterruptions()
+        let binDirectory = bin ?? Products.directory.path
         let vmclockd = "\(binDirectory)/vmclockd", simulator = "\(binDirectory)/vmclock-sim"
         for path in [vmclockd, simulator] where access(path, X_OK) != 0 {
             throw ValidationError("\(path) is missing: build it first (swift build -c release --scratch-path .build-release --product …)")
@@ -97,29 +109,24 @@ struct DaemonBench: ParsableCommand {
             for phase in phases {
                 switch phase {
                 case .accuracy: try bench.accuracy(samples: samples, interval: interval)
-                case .idle: try bench.idle(seconds: idleSeconds)
+                case .cost:
+                    let counter = allocationCounter ?? "\(binDirectory)/libvmclockd-allocation-count.so"
+                    try bench.cost(seconds: idleSeconds, stallSeconds: stallSeconds, packaged: packaged,
+                                   allocationCounter: access(counter, R_OK) == 0 ? counter : nil)
                 case .reaction: try bench.reaction(count: disruptions)
                 case .outcome:
-                    try bench.outcome(disruptions: outcomeDisruptions, holds: holds, flavor: .init(name: "chronyd 4.3 (Debian 12)", slug: "chrony-4.3", root: nil))
+                    try bench.outcome(disruptions: outcomeDisruptions, holds: holds, flavor: .init(name: "chronyd 4.3 (Debian 12)", slug: "chrony-4.3", chrony: .debian12))
                     if access("\(trixieRoot)/usr/sbin/chronyd", X_OK) == 0 {
-                        try bench.outcome(disruptions: outcomeDisruptions, holds: holds, flavor: .init(name: "chronyd 4.6 (Debian 13)", slug: "chrony-4.6", root: trixieRoot))
+                        try bench.outcome(disruptions: outcomeDisruptions, holds: holds, flavor: .init(name: "chronyd 4.6 (Debian 13)", slug: "chrony-4.6", chrony: .debian13, root: trixieRoot))
                     }
                 }
             }
         } catch {
-            killRemainingChildren()
+            stopRemainingChildren()
             bench.say("FAILED: \(error)")
             throw ExitCode(1)
         }
-        killRemainingChildren()
-    }
-
-    static func ownDirectory() -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return "." }
-        let path = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+        stopRemainingChildren()
     }
 
     static func temporaryFolder() throws -> String {

@@ -1,3 +1,4 @@
+import PeerHarness
 #if canImport(Glibc)
 import Glibc
 #endif

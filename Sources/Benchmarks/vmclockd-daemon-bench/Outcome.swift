@@ -1,4 +1,5 @@
 import ChronyClients
+import PeerHarness
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,7 +16,9 @@ extension Bench {
     struct ChronydFlavor {
         var name: String
         var slug: String
-        var root: String?
+        var chrony: ChronyFlavor
+        /// For `.debian13`: the Debian 13 root it runs in.
+        var root = ChronyProcess.trixieRoot
     }
 
     func outcome(disruptions count: Int, holds: Int, flavor: ChronydFlavor) throws {
@@ -23,16 +26,16 @@ extension Bench {
         try makeDirectory(dir)
         chmod(dir, 0o755)
         var offset = offsetNanoseconds
-        let sim = try Simulator(
-            binary: simulator, page: "\(dir)/vmclock0", settings: ["offset_ns=\(offset)"], stderr: "\(dir)/vmclock-sim.stderr")
+        let sim = try SimulatorProcess(
+            page: "\(dir)/vmclock0", settings: ["offset_ns=\(offset)"], binary: simulator, stderr: .file("\(dir)/vmclock-sim.stderr"))
         defer { sim.stop() }
         let line = try chronyConfigLine(["--refclock-socket", "\(dir)/vmclock.sock"], log: "\(dir)/chrony-config.txt")
-        let chronyd = try Chronyd(directory: dir, refclockLine: line, root: flavor.root)
+        let chronyd = try ChronyProcess(directory: dir, refclockLine: line, flavor: flavor.chrony, root: flavor.root)
         defer { chronyd.stop() }
         let client = try ControlClient(serverPath: chronyd.commandPath)
         client.timeoutMilliseconds = 200
         let log = "\(dir)/vmclockd.log"
-        let options = ["--device", sim.page, "--refclock-socket", chronyd.refclockPath, "--control-socket", chronyd.commandPath,
+        let options = ["--device", sim.pagePath, "--refclock-socket", chronyd.refclockPath, "--control-socket", chronyd.commandPath,
                        "--state-file", "\(dir)/page-identity"]
         let tail = LogTail(path: log)
         let started = realtimeNanoseconds()
@@ -66,8 +69,7 @@ extension Bench {
             return nil
         }
         func selected() -> Bool {
-            unlink("\(dir)/sources.txt")  // runChronyc appends
-            return runChronyc(["-h", chronyd.commandPath, "-c", "sources"], output: "\(dir)/sources.txt")
+            chronyc(chronyd, ["sources"], csv: true, output: "\(dir)/sources.txt")
                 .split(separator: "\n").contains { $0.hasPrefix("#,*,VMCK") }
         }
 
@@ -77,7 +79,7 @@ extension Bench {
         for i in 0..<count {
             try pause(Double.random(in: 1.0..<2.0))
             _ = tail.newLines()
-            let ack = try sim.send("disrupt step_ns=1000000")
+            let ack = try sim.send("disrupt step_ns=1000000", within: 5)
             offset += 1_000_000
             guard let published = ack["published_ns"].flatMap(Int64.init) else { throw BenchError("ack \(ack)") }
             if let resumed = try nextLine(10, { $0.contains("→ tracking") }) { toSample.append(Double(resumed - published) * 1e-9) }
@@ -88,11 +90,11 @@ extension Bench {
         for _ in 0..<holds {
             guard (try? eventuallyTrue(20, selected)) == true else { break }
             let held = realtimeNanoseconds()
-            _ = try sim.send("set clock_status=unreliable")
+            _ = try sim.send("set clock_status=unreliable", within: 5)
             let deadline = monotonicNanoseconds() + 20_000_000_000
             while selected(), monotonicNanoseconds() < deadline { usleep(20_000) }
             released.append(Double(realtimeNanoseconds() - held) * 1e-9)
-            _ = try sim.send("set clock_status=synchronized")
+            _ = try sim.send("set clock_status=synchronized", within: 5)
         }
         let errors = (readFile(log) ?? "").split(separator: "\n").filter { $0.contains(" error ") || $0.contains(" critical ") }
         let (a, b, h) = (Summary(toSample), Summary(toSynced), Summary(released))

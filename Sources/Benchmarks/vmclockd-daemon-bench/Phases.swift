@@ -1,4 +1,5 @@
 import ChronyClients
+import PeerHarness
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,7 +33,7 @@ final class Bench {
     }
 
     /// Waits for the first datagram on `recorder`.
-    func firstDatagram(_ recorder: Recorder, daemon: Child, within seconds: Double) throws -> Recorder.Datagram {
+    func firstDatagram(_ recorder: RefclockRecorder, daemon: Child, within seconds: Double) throws -> RefclockRecorder.Datagram {
         let deadline = monotonicNanoseconds() + Int64(seconds * 1e9)
         while monotonicNanoseconds() < deadline {
             try checkInterruption()
@@ -44,7 +45,7 @@ final class Bench {
 
     /// SIGTERM; the time to exit and how it exited.
     func stopDaemon(_ daemon: Child) -> String {
-        let seconds = daemon.stop()
+        let seconds = daemon.stop().seconds
         return "SIGTERM → \(daemon.exitDescription) after \(fixed(seconds * 1000, 1)) ms"
     }
 
@@ -60,13 +61,12 @@ extension Bench {
     func accuracy(samples target: Int, interval: Double) throws {
         let dir = "\(work)/accuracy"
         try makeDirectory(dir)
-        let sim = try Simulator(
-            binary: simulator, page: "\(dir)/vmclock0", settings: ["offset_ns=\(offsetNanoseconds)"],
-            stderr: "\(dir)/vmclock-sim.stderr")
+        let sim = try SimulatorProcess(
+            page: "\(dir)/vmclock0", settings: ["offset_ns=\(offsetNanoseconds)"], binary: simulator, stderr: .file("\(dir)/vmclock-sim.stderr"))
         defer { sim.stop() }
-        let recorder = try Recorder(path: "\(dir)/refclock.sock")
+        let recorder = try RefclockRecorder(path: "\(dir)/refclock.sock")
         let options = [
-            "--device", sim.page, "--refclock-socket", recorder.path,
+            "--device", sim.pagePath, "--refclock-socket", recorder.path, "--state-file", "\(dir)/page-identity",
             // No chronyd here: nothing in this phase talks to it.
             "--control-socket", "\(dir)/no-chronyd/chronyd.sock", "--interval", "\(interval)",
         ]
@@ -95,22 +95,27 @@ extension Bench {
         let lifetime = Double(monotonicNanoseconds() - started) * 1e-9
 
         let injected = Double(offsetNanoseconds) * 1e-9
-        let wellFormed = datagrams.filter(\.isWellFormed)
-        let errors = wellFormed.map { ($0.offset - injected) * 1e9 }
+        // Well-formed as the report says: 40 bytes (so decoded), magic SOCK, pulse 0, pad 0.
+        let wellFormed = datagrams.filter { d in
+            d.sample.map { $0.magic == RefclockRecorder.Sample.chronyMagic && $0.pulse == 0 && $0.pad == 0 } ?? false
+        }
+        let samples = wellFormed.compactMap(\.sample)
+        let errors = samples.map { ($0.offset - injected) * 1e9 }
         let absolute = Summary(errors.map(abs))
         let signed = Summary(errors)
-        let spacing = zip(wellFormed.dropFirst(), wellFormed).map { Double($0.systemNanoseconds - $1.systemNanoseconds) * 1e-6 }
+        let spacing = zip(samples.dropFirst(), samples).map { Double($0.tvNanoseconds - $1.tvNanoseconds) * 1e-6 }
         let spacingSummary = Summary(spacing)
         let missing = spacing.filter { $0 > interval * 1500 }.reduce(0) { $0 + Int(($1 / (interval * 1000)).rounded()) - 1 }
-        let latency = Summary(wellFormed.map { Double($0.receivedNanoseconds - $0.systemNanoseconds) * 1e-3 })
-        let queued = Summary(wellFormed.compactMap { d in d.queuedNanoseconds.map { Double($0 - d.systemNanoseconds) * 1e-3 } })
-        let leaps = Set(wellFormed.map(\.leap))
+        let latency = Summary(zip(wellFormed, samples).map { Double($0.receivedNanoseconds - $1.tvNanoseconds) * 1e-3 })
+        let queued = Summary(zip(wellFormed, samples).compactMap { d, s in d.queuedNanoseconds.map { Double($0 - s.tvNanoseconds) * 1e-3 } })
+        let leaps = Set(samples.map(\.leap))
         let use = CPUUse(from: first, to: last)
         let perSample = use.cpuSeconds / Double(datagrams.count - 1)
 
         var csv = "index,tv_sec,tv_usec,offset_s,error_ns,received_realtime_ns,queued_realtime_ns,length,magic,pulse,leap,pad\n"
         for (i, d) in datagrams.enumerated() {
-            csv += "\(i),\(d.seconds),\(d.microseconds),\(d.offset),\((d.offset - injected) * 1e9),\(d.receivedNanoseconds),\(d.queuedNanoseconds.map(String.init) ?? ""),\(d.length),\(d.magic),\(d.pulse),\(d.leap),\(d.pad)\n"
+            let s = d.sample, offset = s?.offset ?? .nan
+            csv += "\(i),\(s?.tvSeconds ?? 0),\(s?.tvMicroseconds ?? 0),\(offset),\((offset - injected) * 1e9),\(d.receivedNanoseconds),\(d.queuedNanoseconds.map(String.init) ?? ""),\(d.length),\(s?.magic ?? 0),\(s?.pulse ?? -1),\(s?.leap ?? -1),\(s?.pad ?? -1)\n"
         }
         try writeFile("\(dir)/samples.csv", csv)
 
@@ -147,53 +152,6 @@ extension Bench {
     }
 }
 
-// MARK: - 3b: idle CPU at default settings
-
-extension Bench {
-    func idle(seconds: Double) throws {
-        let dir = "\(work)/idle"
-        try makeDirectory(dir)
-        let sim = try Simulator(
-            binary: simulator, page: "\(dir)/vmclock0", settings: ["offset_ns=\(offsetNanoseconds)"],
-            stderr: "\(dir)/vmclock-sim.stderr")
-        defer { sim.stop() }
-        let recorder = try Recorder(path: "\(dir)/refclock.sock")
-        let options = [
-            "--device", sim.page, "--refclock-socket", recorder.path, "--control-socket", "\(dir)/no-chronyd/chronyd.sock",
-        ]
-        let started = monotonicNanoseconds()
-        let daemon = try startDaemon(options, log: "\(dir)/vmclockd.log")
-        defer { daemon.stop() }
-        progress("idle: vmclockd \(options.joined(separator: " ")) (pid \(daemon.pid)), defaults otherwise; \(Int(seconds)) s")
-        _ = try firstDatagram(recorder, daemon: daemon, within: 30)
-        try pause(2)
-        _ = recorder.receive(waitingUpTo: 0)
-        let a = try ProcSnapshot.take(daemon.pid)
-        var samples = 0
-        let end = a.taken + Int64(seconds * 1e9)
-        while monotonicNanoseconds() < end {
-            try checkInterruption()
-            if daemon.hasExited { throw BenchError("vmclockd exited (\(daemon.exitDescription))") }
-            samples += recorder.receive(waitingUpTo: Int32(clamping: max(1, min(100, (end - monotonicNanoseconds()) / 1_000_000)))).count
-        }
-        let b = try ProcSnapshot.take(daemon.pid)
-        let stopped = stopDaemon(daemon)
-        let lifetime = Double(monotonicNanoseconds() - started) * 1e-9
-        let use = CPUUse(from: a, to: b)
-
-        say("## 3b. Idle CPU at default settings (no timing options), tracking")
-        say()
-        say("window: \(fixed(use.wallSeconds, 1)) s, from 2 s after the first sample; \(samples) samples sent in it")
-        say("utime+stime: \(use.ticks) ticks = \(fixed(use.cpuSeconds, 2)) s = \(fixed(use.percentOfCore, 3)) % of one core (±\(fixed(use.tickResolutionPercent, 3)) % tick resolution) = \(fixed(use.cpuSeconds / use.wallSeconds * 3600, 1)) CPU-s per hour")
-        say("schedstat, live threads: \(fixed(use.percentOfCoreSchedstat, 3)) % of one core = \(fixed(use.liveThreadsRuntimeSeconds / use.wallSeconds * 3600, 1)) CPU-s per hour")
-        say("context switches (wake-ups) of all live threads: \(use.switchesText); threads: \(b.threads); CPU per voluntary switch (≈ per look): \(fixed(use.liveThreadsRuntimeSeconds / Double(max(use.voluntarySwitches, 1)) * 1e6, 1)) µs")
-        say("memory at the end: VmHWM \(b.vmHWM) KiB, VmRSS \(b.vmRSS) KiB (RssAnon \(b.rssAnon), RssFile \(b.rssFile))")
-        say("whole life (wait4, \(fixed(lifetime, 1)) s incl. start-up): CPU \(fixed(lifetimeCPU(daemon), 3)) s = \(fixed(lifetimeCPU(daemon) / lifetime * 100, 3)) %")
-        say("stop: \(stopped)")
-        say()
-    }
-}
-
 // MARK: - 2: disruption reaction time, with a real private chronyd
 
 extension Bench {
@@ -212,21 +170,20 @@ extension Bench {
         try makeDirectory(dir)
         let chronyDir = "\(dir)/chronyd"
         try makeDirectory(chronyDir)  // 0755: chronyd, as _chrony, creates cmd/ in it
-        let sim = try Simulator(
-            binary: simulator, page: "\(dir)/vmclock0", settings: ["offset_ns=\(offsetNanoseconds)"],
-            stderr: "\(dir)/vmclock-sim.stderr")
+        let sim = try SimulatorProcess(
+            page: "\(dir)/vmclock0", settings: ["offset_ns=\(offsetNanoseconds)"], binary: simulator, stderr: .file("\(dir)/vmclock-sim.stderr"))
         defer { sim.stop() }
         let options = [
-            "--device", sim.page, "--refclock-socket", "\(chronyDir)/vmclock.sock",
+            "--device", sim.pagePath, "--refclock-socket", "\(chronyDir)/vmclock.sock", "--state-file", "\(dir)/page-identity",
             "--control-socket", "\(chronyDir)/cmd/chronyd.sock",
         ]
         let refclockLine = try chronyConfigLine(options, log: "\(dir)/chrony-config.out")
-        let chronyd = try Chronyd(directory: chronyDir, refclockLine: refclockLine)
+        let chronyd = try ChronyProcess(directory: chronyDir, refclockLine: refclockLine)
         defer { chronyd.stop() }
         let log = "\(dir)/vmclockd.log"
         let daemon = try startDaemon(options, log: log)
         defer { daemon.stop() }
-        progress("reaction: chronyd -x (pid \(chronyd.child.pid), '\(refclockLine)'); vmclockd \(options.joined(separator: " ")) (pid \(daemon.pid)); \(count) disruptions")
+        progress("reaction: chronyd -x (pid \(chronyd.pid ?? -1), '\(refclockLine)'); vmclockd \(options.joined(separator: " ")) (pid \(daemon.pid)); \(count) disruptions")
         let tail = LogTail(path: log)
         var pending: [String] = []
         /// The next line (in order) that satisfies `match`, within `seconds`.
@@ -255,7 +212,7 @@ extension Bench {
             let delay = Double.random(in: 0.25..<1.25, using: &generator)
             try pause(delay)
             pending += tail.newLines()
-            let ack = try sim.send("disrupt")
+            let ack = try sim.send("disrupt", within: 5)
             guard let marker = ack["marker"], let published = ack["published_ns"].flatMap(Int64.init) else {
                 throw BenchError("no marker/published_ns in vmclock-sim's ack: \(ack)")
             }
@@ -283,7 +240,7 @@ extension Bench {
         // Tracking again after the last one: let chronyd collect a few
         // samples, to show they reach it.
         try pause(12)
-        let sourcestats = runChronyc(["-h", chronyd.commandPath, "-n", "sourcestats"], output: "\(dir)/chronyc-sourcestats.txt")
+        let sourcestats = chronyc(chronyd, ["sourcestats"], csv: false, output: "\(dir)/chronyc-sourcestats.txt")
         let hwm = try ProcSnapshot.take(daemon.pid)
         let stopped = stopDaemon(daemon)
 
@@ -341,9 +298,10 @@ extension Bench {
         return String(line)
     }
 
-    func runChronyc(_ arguments: [String], output: String) -> String {
-        guard let child = try? Child(name: "chronyc", arguments: ["/usr/bin/chronyc"] + arguments, stdout: .file(output), stderr: .file(output)) else { return "" }
-        if !child.waitForExit(seconds: 10) { child.stop(signal: SIGKILL) }
-        return readFile(output) ?? ""
+    /// `chronyc -h CMDSOCK -n [-c] ARGS` (the host's), its output also kept in `output`.
+    func chronyc(_ chronyd: ChronyProcess, _ arguments: [String], csv: Bool, output: String) -> String {
+        let result = chronyd.runChronyc(arguments, csv: csv, timeout: 10)
+        try? writeFile(output, result.stdout + result.stderr)
+        return result.stdout + result.stderr
     }
 }

@@ -11,6 +11,7 @@
 // Sources/Benchmarks, where the benchmark plugin looks for targets: run by the
 // plugin it says it has no benchmarks (HarnessHandshake) and exits.
 
+WakeFloor.runIfAsked(CommandLine.arguments)
 if HarnessHandshake.isHarness(CommandLine.arguments) {
     HarnessHandshake.answerNoBenchmarks(CommandLine.arguments)
 } else {

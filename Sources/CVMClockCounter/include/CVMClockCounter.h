@@ -1,11 +1,12 @@
 // The only C in vmclockd: reading the CPU counter the vmclock page describes,
-// and the memory barriers of the page's seqlock. Everything is static inline so
-// Swift sees real instructions, not opaque calls.
+// and the memory barriers of the page's seqlock, all static inline so Swift
+// sees real instructions, not opaque calls; and the loop's signal-aware wait
+// (vmclock_signals.h), which needs a signal handler.
 #ifndef CVMCLOCK_COUNTER_H
 #define CVMCLOCK_COUNTER_H
 
 #include <stdint.h>
-#include "vmclock_signalfd.h"
+#include "vmclock_signals.h"
 
 // Values of the page's counter_id field (linux/vmclock-abi.h).
 #define VMCLOCK_COUNTER_ID_ARM64_CNTVCT 0

@@ -1,0 +1,5 @@
+#ifndef VMCLOCKD_ALLOCATION_COUNT_H
+#define VMCLOCKD_ALLOCATION_COUNT_H
+/// Heap allocations so far in this process (while preloaded).
+unsigned long long vmclockd_allocation_count(void);
+#endif

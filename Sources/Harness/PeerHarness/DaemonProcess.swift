@@ -1,0 +1,112 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A running `vmclockd run`, started the way an operator would start it:
+/// `vmclockd run --device … --refclock-socket … --control-socket … OPTIONS`,
+/// its standard output and error (the µs-stamped log, `PlainTextLogHandler`)
+/// appended to a file that is read while it runs. Stopped by its own pid,
+/// never by name; spawned as every `Child` is (vmclockd's SignalWatcher
+/// relies on collecting SIGTERM and SIGHUP itself).
+public final class DaemonProcess {
+    public let logPath: String
+    public let arguments: [String]
+    private let child: Child
+    private let tail: LogTail
+    private var lines: [String] = []
+
+    /// `vmclockd run --device DEVICE --refclock-socket REFCLOCK --control-socket CONTROL OPTIONS…`,
+    /// its log in `logPath` (appended to).
+    public convenience init(
+        device: String, refclockSocket: String, controlSocket: String, options: [String] = [], logPath: String
+    ) throws {
+        var arguments =
+            [Products.vmclockd.path, "run", "--device", device, "--refclock-socket", refclockSocket,
+             "--control-socket", controlSocket] + options
+        // Never the machine's /run/vmclockd: the identity is kept beside the log.
+        if !options.contains("--state-file") {
+            arguments += ["--state-file", logPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/") + "/page-identity"]
+        }
+        try self.init(arguments: arguments, logPath: logPath)
+    }
+
+    /// Starts a daemon with exactly these arguments (also: a restart).
+    public init(arguments: [String], logPath: String) throws {
+        self.logPath = logPath
+        self.arguments = arguments
+        tail = LogTail(path: logPath)
+        child = try Child(name: "vmclockd", arguments: arguments, stdout: .file(logPath), stderr: .file(logPath))
+    }
+
+    public var pid: pid_t? { isRunning ? child.pid : nil }
+
+    /// True until the process has exited (it is reaped on the way).
+    public var isRunning: Bool { !child.hasExited }
+
+    // MARK: - the log
+
+    /// The complete lines of the log so far (a line still being written is
+    /// left out until its newline arrives).
+    public func logLines() -> [String] {
+        lines += tail.newLines()
+        return lines
+    }
+
+    /// The whole log, for failure messages.
+    public var log: String { logLines().joined(separator: "\n") }
+
+    /// Lines containing `text`.
+    public func lines(containing text: String) -> [String] { logLines().filter { $0.contains(text) } }
+
+    /// Polls the log (every 5 ms) until a line containing `text` is there;
+    /// returns it, or nil after `within` seconds.
+    @discardableResult
+    public func waitForLog(containing text: String, within seconds: Double) -> String? {
+        waitForLog(within: seconds) { $0.contains(text) }
+    }
+
+    /// Polls the log until a line satisfies `match`, at most `within` seconds.
+    /// With `occurrence` n, waits for the n-th such line (1-based).
+    @discardableResult
+    public func waitForLog(occurrence: Int = 1, within seconds: Double, where match: (String) -> Bool) -> String? {
+        let deadline = monotonicNanoseconds() + Int64(seconds * 1e9)
+        while true {
+            let found = logLines().filter(match)
+            if found.count >= occurrence { return found[occurrence - 1] }
+            if monotonicNanoseconds() > deadline { return nil }
+            usleep(5_000)
+        }
+    }
+
+    /// The n-th (1-based) line containing `text`, waiting for it.
+    @discardableResult
+    public func waitForLog(containing text: String, occurrence: Int, within seconds: Double) -> String? {
+        waitForLog(occurrence: occurrence, within: seconds) { $0.contains(text) }
+    }
+
+    // MARK: - signals and stopping
+
+    /// Sends `signal` to our own vmclockd.
+    public func send(signal: Int32) {
+        guard let pid else { return }
+        kill(pid, signal)
+    }
+
+    /// SIGTERM to our own pid; waits (polling every 0.5 ms, so the measured
+    /// time is good to about that) up to `grace` seconds, then SIGKILL.
+    @discardableResult
+    public func stop(grace: Double = 5) -> Child.Stopped { child.stop(grace: grace, poll: 0.000_5) }
+
+    deinit { stop() }
+}
+
+/// Runs `vmclockd ARGS` (the package's own build) to completion and returns
+/// its status and output.
+public func runVMClockd(_ arguments: [String], timeout: Double = 60) throws -> (status: Int32, stdout: String, stderr: String) {
+    try runProgram([Products.vmclockd.path] + arguments, timeout: timeout)
+}

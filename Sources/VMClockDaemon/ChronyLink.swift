@@ -1,0 +1,92 @@
+import ChronyClients
+import VMClockAccess
+import VMClockPage
+
+/// The daemon's conversation with chronyd's command socket: the director
+/// picks the requests, the channel carries them without blocking, and every
+/// outcome is logged here. What the state machine must learn comes back as
+/// a `Fact` for the runner to hand on.
+final class ChronyLink {
+    enum Fact: Equatable {
+        case resetAcknowledged(disruption: Int)
+        case tracking(correctionSeconds: Double, referenceAgeSeconds: Double)
+    }
+
+    private let channel: ControlChannel
+    private var director = ChronyDirector()
+    private let log: DaemonLog
+    private let configuration: DaemonConfiguration
+
+    init(configuration: DaemonConfiguration, log: DaemonLog) {
+        self.configuration = configuration
+        self.log = log
+        channel = ControlChannel(serverPath: configuration.controlSocketPath, clientPath: configuration.controlReplySocketPath)
+    }
+
+    /// The reply socket to wait on while a request is out.
+    var descriptor: Int32? { channel.descriptor }
+    /// nil until chronyd has answered a selectopts.
+    var selectionSupported: Bool? { director.selectionSupported }
+
+    /// When the loop must wake for chronyd: a reply timeout or a retry.
+    func deadline(_ wants: ChronyDirector.Wants) -> Int64? {
+        let retry = director.nextRetry(wants)
+        guard let reply = channel.deadline else { return retry }
+        return min(reply, retry ?? .max)
+    }
+
+    func enqueue(_ command: ControlCommand) { director.enqueue(command) }
+
+    /// Sends what is due now (one request in flight at a time).
+    func drive(_ wants: ChronyDirector.Wants, now: Int64, _ learn: (Fact) -> Void) {
+        while let command = director.next(wants, now: now) {
+            guard let outcome = channel.start(command, now: now) else { return }
+            handle(outcome, now: now, learn)
+        }
+    }
+
+    /// The reply socket is readable, or the loop woke for another reason:
+    /// a reply that arrived, or a request that timed out, is handled.
+    func service(readable: Bool, now: Int64, _ learn: (Fact) -> Void) {
+        if readable, let outcome = channel.readable() { handle(outcome, now: now, learn) }
+        if let outcome = channel.timeUp(now: now) { handle(outcome, now: now, learn) }
+    }
+
+    private func handle(_ outcome: ControlChannel.Outcome, now: Int64, _ learn: (Fact) -> Void) {
+        for event in director.completed(outcome, now: now) {
+            switch event {
+            case .resetAcknowledged(let first, let last, let attempts):
+                learn(.resetAcknowledged(disruption: last))
+                log.cleared("reset-failed")
+                let which = first == last ? "disruption \(last)" : "disruptions \(first)–\(last)"
+                log.log(.notice, "chronyd acknowledged 'reset sources' for \(which)"
+                        + (attempts > 1 ? " (attempt \(attempts))" : ""), metadata: JournalFields.messageID(.resetAcknowledged))
+            case .resetFailed(let disruption, let attempts, let failure):
+                log.rateLimited("reset-failed", now: now, .error,
+                                "chronyd has not acknowledged 'reset sources' for disruption \(disruption) (attempt \(attempts)): \(failure); holding, retrying every 5 s at most")
+            case .selectionApplied(let selectable):
+                log.log(.info, selectable ? "chronyd may select VMCK again (selectopts -noselect)" : "chronyd told not to select VMCK while holding (selectopts +noselect)")
+            case .selectionUnsupported:
+                log.log(.warning, "chronyd does not know selectopts (chrony older than 4.4): \(Self.oldChronydHold(configuration))")
+            case .selectionFailed(let failure):
+                log.rateLimited("selection-failed", now: now, .warning, "chronyd 'selectopts' failed: \(failure); retrying")
+            case .failed(.burst, .refused(_, .noSuchSource)):
+                log.log(.info, "chronyd has no NTP sources to burst")
+            case .failed(let command, let failure):
+                log.rateLimited("control-\(command.code)", now: now, .error, "chronyd '\(command)' failed: \(failure)")
+            case .done(.reselect):
+                log.log(.info, "chronyd reselected its sources")
+            case .done(let command):
+                log.log(.notice, "chronyd: \(command) done")
+            case .tracking(let tracking):
+                let age = SystemClock.realtime().seconds(since: Timestamp(seconds: Int64(tracking.referenceTime), nanoseconds: 0))
+                learn(.tracking(correctionSeconds: tracking.currentCorrection, referenceAgeSeconds: age))
+            }
+        }
+    }
+
+    /// What a hold means on a chronyd without selectopts.
+    static func oldChronydHold(_ configuration: DaemonConfiguration) -> String {
+        "it keeps using VMCK's last samples until its reach register empties, about 8 refclock polls (\(configuration.oldChronydHoldSeconds) s at poll \(configuration.chronyPoll)); upgrade chrony to 4.4 or later for an immediate hold"
+    }
+}

@@ -1,0 +1,70 @@
+/// A JSON document, written by hand: the daemon's binary carries no
+/// Foundation (its encoder alone is megabytes of resident memory for a
+/// report of a few dozen keys). Objects print with sorted keys, two-space
+/// indentation and `"key" : value`, as `status --json` always has.
+enum JSONValue: Equatable {
+    case null
+    case bool(Bool)
+    case integer(Int128)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    static func from(_ value: (some BinaryInteger)?) -> JSONValue { value.map { .integer(Int128($0)) } ?? .null }
+    static func from(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+
+    var text: String {
+        var out = ""
+        write(to: &out, indent: "")
+        return out
+    }
+
+    private func write(to out: inout String, indent: String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let value): out += value ? "true" : "false"
+        case .integer(let value): out += String(value)
+        case .string(let value): Self.quote(value, into: &out)
+        case .array(let items):
+            guard !items.isEmpty else { return out += "[]" }
+            out += "[\n"
+            for (index, item) in items.enumerated() {
+                out += indent + "  "
+                item.write(to: &out, indent: indent + "  ")
+                out += index < items.count - 1 ? ",\n" : "\n"
+            }
+            out += indent + "]"
+        case .object(let members):
+            guard !members.isEmpty else { return out += "{}" }
+            out += "{\n"
+            let keys = members.keys.sorted()
+            for (index, key) in keys.enumerated() {
+                out += indent + "  "
+                Self.quote(key, into: &out)
+                out += " : "
+                members[key]!.write(to: &out, indent: indent + "  ")
+                out += index < keys.count - 1 ? ",\n" : "\n"
+            }
+            out += indent + "}"
+        }
+    }
+
+    /// RFC 8259 string escaping (slashes left as they are).
+    private static func quote(_ text: String, into out: inout String) {
+        out += "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case let c where c.value < 0x20:
+                let hex = String(c.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+    }
+}
