@@ -3,10 +3,10 @@ import Glibc
 #endif
 
 /// `vmclockd <subcommand> [<options>]`.
-let commands: [(name: String, abstract: String, main: (ArraySlice<String>) -> Int32)] = [
-    (RunCommand.name, RunCommand.abstract, RunCommand.main),
-    (StatusCommand.name, StatusCommand.abstract, StatusCommand.main),
-    (ChronyConfigCommand.name, ChronyConfigCommand.abstract, ChronyConfigCommand.main),
+let commands: [(summary: CommandSummary, main: (ArraySlice<String>) -> Int32)] = [
+    (RunCommand.summary, RunCommand.main),
+    (StatusCommand.summary, StatusCommand.main),
+    (ChronyConfigCommand.summary, ChronyConfigCommand.main),
 ]
 
 let overview = """
@@ -15,7 +15,7 @@ let overview = """
     USAGE: vmclockd <subcommand>
 
     SUBCOMMANDS:
-    \(commands.map { CommandLineText.column($0.name, $0.abstract) }.joined(separator: "\n"))
+    \(commands.map { CommandLineText.column($0.summary.name, $0.summary.abstract) }.joined(separator: "\n"))
 
       See 'vmclockd <subcommand> --help' for detailed help.
     """
@@ -25,8 +25,15 @@ switch arguments.first {
 case nil, "-h", "--help", "help":
     print(overview)
     exit(arguments.isEmpty ? 64 : 0)
+case "--generate-completion-script":
+    guard arguments.count == 2, let script = Completions.script(arguments.last!, commands.map(\.summary)) else {
+        CommandLineText.printError("Error: --generate-completion-script takes bash, zsh or fish")
+        exit(64)
+    }
+    print(script, terminator: "")
+    exit(0)
 case let name?:
-    guard let command = commands.first(where: { $0.name == name }) else {
+    guard let command = commands.first(where: { $0.summary.name == name }) else {
         CommandLineText.printError("Error: unknown subcommand '\(name)'\n\n\(overview)")
         exit(64)
     }

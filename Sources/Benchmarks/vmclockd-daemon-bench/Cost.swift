@@ -44,14 +44,14 @@ extension Bench {
         let floor = try Child(name: "wake-floor", arguments: [CommandLine.arguments[0], WakeFloor.flag, "0.0625"], stdout: .null, stderr: .null)
         defer { floor.stop() }
         var others: [(String, Child)] = []
+        // Drained in every window, so the packaged daemon's samples are taken as chronyd's are.
+        let packagedRecorder = try packaged.map { _ in try RefclockRecorder(path: "\(dir)/packaged.sock") }
         if let packaged {
-            let recorder = try RefclockRecorder(path: "\(dir)/packaged.sock")
-            _ = recorder
             let child = try Child(
                 name: "vmclockd (packaged)", arguments: [packaged, "run", "--device", sim.pagePath, "--refclock-socket", "\(dir)/packaged.sock",
                                                          "--control-socket", "\(dir)/none/chronyd.sock", "--state-file", "none"],
                 stdout: .file("\(dir)/packaged.log"), stderr: .file("\(dir)/packaged.log"))
-            others.append(("vmclockd, packaged static binary (memory only)", child))
+            others.append(("vmclockd, packaged static binary (feeding a socket of the benchmark's)", child))
         }
         defer { for (_, child) in others { child.stop() } }
         progress("cost: vmclockd \(options.joined(separator: " ")) (pid \(daemon.pid)) beside chronyd (pid \(chronyd.pid ?? 0), \(line)); \(Int(seconds)) s idle, \(Int(stallSeconds)) s stalled")
@@ -61,12 +61,12 @@ extension Bench {
         say("## 3b. What vmclockd costs beside chronyd, at the defaults (one run, same windows)")
         say()
         say("chronyd 4.3 with `\(line)`; vmclockd run at its defaults feeding it; a bare poll() loop at 1/16 s (\(WakeFloor.flag)): this machine's cost of a wake-up")
-        let idle = try window(seconds, daemon: daemon, chronyd: chronyd, floor: floor, others: others, countFile: countFile)
+        let idle = try window(seconds, daemon: daemon, chronyd: chronyd, floor: floor, others: others, countFile: countFile, draining: packagedRecorder)
         report("idle, tracking (\(fixed(seconds, 0)) s)", idle)
 
         try sim.send("stall")
         try waitForLine("→ holding/busy", in: log, daemon: daemon, within: 10)
-        let stalled = try window(stallSeconds, daemon: daemon, chronyd: chronyd, floor: floor, others: [], countFile: countFile)
+        let stalled = try window(stallSeconds, daemon: daemon, chronyd: chronyd, floor: floor, others: [], countFile: countFile, draining: packagedRecorder)
         try sim.send("unstall")
         let busyLines = (readFile(log) ?? "").split(separator: "\n").filter { $0.contains("→ holding/busy") }.count
         report("host stuck mid-update, seq_count odd (\(fixed(stallSeconds, 0)) s); '→ holding/busy' logged \(busyLines)×", stalled)
@@ -85,7 +85,8 @@ extension Bench {
     }
 
     private func window(
-        _ seconds: Double, daemon: Child, chronyd: ChronyProcess, floor: Child, others: [(String, Child)], countFile: String
+        _ seconds: Double, daemon: Child, chronyd: ChronyProcess, floor: Child, others: [(String, Child)], countFile: String,
+        draining recorder: RefclockRecorder?
     ) throws -> [Measured] {
         guard let chronydPid = chronyd.pid else { throw BenchError("chronyd is not running") }
         let pids = [("vmclockd", daemon.pid), ("chronyd", chronydPid), ("bare poll() loop", floor.pid)] + others.map { ($0.0, $0.1.pid) }
@@ -95,7 +96,8 @@ extension Bench {
         while monotonicNanoseconds() < end {
             try checkInterruption()
             if daemon.hasExited { throw BenchError("vmclockd exited (\(daemon.exitDescription))") }
-            try pause(min(0.5, Double(end - monotonicNanoseconds()) * 1e-9))
+            _ = recorder?.receive(waitingUpTo: 0)
+            try pause(min(0.25, Double(end - monotonicNanoseconds()) * 1e-9))
         }
         let after = try pids.map { try ProcSnapshot.take($0.1) }
         let allocationsAfter = Self.allocations(countFile)

@@ -32,7 +32,7 @@ struct Option<Options> {
     }
 
     private init(_ other: Option<some Any>, apply: @escaping (inout Options, String) throws(UsageError) -> Void) {
-        (name, valueName, help, defaultText) = (other.name, other.valueName, other.help, other.defaultText)
+        (name, valueName, help, defaultText, hidden) = (other.name, other.valueName, other.help, other.defaultText, other.hidden)
         self.apply = apply
     }
 
