@@ -8,7 +8,7 @@ struct UsageError: Error, CustomStringConvertible {
 /// it takes (none for a flag), its help, and how it sets the command's
 /// options. Written by hand instead of with swift-argument-parser, which
 /// links FoundationEssentials into the daemon: 4 MiB of resident memory in a
-/// process that runs for months (BENCHMARKS.md, "Memory").
+/// process that runs for months (BENCHMARKS.md, "Cost beside chronyd").
 struct Option<Options> {
     let name: String
     /// nil for a flag.
