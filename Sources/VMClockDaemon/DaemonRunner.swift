@@ -23,6 +23,7 @@ public final class DaemonRunner {
     private var signals = SignalWatcher()
     private var waiting = LoopWait()
     private let identities: IdentityKeeper?
+    private var socketDirectories: SocketDirectoryWatch
     /// A sample has reached chronyd since the state became tracking.
     private var flowing = false
     /// Called after every look at the page (systemd status and watchdog).
@@ -51,14 +52,27 @@ public final class DaemonRunner {
         reader = try PageReader(path: configuration.devicePath, notificationPath: configuration.notificationDevicePath)
         delivery = try SampleDelivery(configuration: configuration, log: log)
         chrony = ChronyLink(configuration: configuration, log: log)
+        socketDirectories = SocketDirectoryWatch(
+            socketPaths: [configuration.refclockSocketPath, configuration.controlSocketPath])
         log.metadata = { [unowned self] in metadata() }
         if let stored = identities?.stored {
             log.log(.info, "page identity from an earlier run: marker \(stored.disruptionMarker); a change is a disruption")
         }
     }
 
-    /// Runs until SIGTERM or SIGINT; returns the signal that stopped it.
-    public func run() -> Int32 {
+    /// Why the loop stopped.
+    public enum Stop: Equatable, Sendable {
+        /// SIGTERM or SIGINT.
+        case signal(Int32)
+        /// A directory of chronyd's sockets was deleted while still in this
+        /// process's view (see SocketDirectoryWatch): only a new process,
+        /// with a new view, can reach chronyd again.
+        case socketDirectoryDeleted(String)
+    }
+
+    /// Runs until SIGTERM or SIGINT, or until chronyd's socket directory is
+    /// gone from this process's view.
+    public func run() -> Stop {
         var schedule = LookSchedule(
             watchInterval: configuration.watchInterval, sampleInterval: configuration.sampleInterval,
             now: SystemClock.monotonicNanoseconds())
@@ -68,6 +82,10 @@ public final class DaemonRunner {
                 look(sampleDue: schedule.begin(now), now: now)
                 schedule.end(now, pace: pace)
                 onLook?(self)
+            }
+            if let directory = socketDirectories.deletedDirectory(now: now) {
+                log.log(.notice, "\(directory) was deleted and cannot be seen again from this process (chronyd stopped or died); stopping: vmclockd starts again with chronyd, and sees its new directory")
+                return .socketDirectoryDeleted(directory)
             }
             chrony.drive(wants, now: now, learn)
             identities?.keep(core.confirmedIdentity, now: now)
@@ -168,12 +186,12 @@ public final class DaemonRunner {
 
     // MARK: - signals
 
-    private func handleSignals() -> Int32? {
+    private func handleSignals() -> Stop? {
         switch signals.pending() {
         case nil: return nil
         case .stop(let signal):
             log.log(.notice, "stopping on signal \(signal)")
-            return signal
+            return .signal(signal)
         case .reopen:
             onReload?()
             log.log(.notice, "SIGHUP: reopening \(configuration.devicePath)")

@@ -7,9 +7,14 @@ struct RunCommand: Command {
     static let abstract = "Feed chronyd from the vmclock page; on a disruption, drop calibration, reset chronyd and hold."
     static let discussion = """
         Configure chronyd with the line `vmclockd chrony-config` prints (same options). \
-        exit status: 0 stopped by SIGTERM or SIGINT; 1 could not start; 64 bad arguments. \
+        exit status: 0 stopped by SIGTERM or SIGINT; 1 could not start; 64 bad arguments; \
+        75 the directory of chronyd's sockets was deleted while vmclockd could still see it (a \
+        sandbox's bind mount: only a new process sees chronyd's new one; the unit starts one with chronyd). \
         SIGHUP reopens the device.
         """
+
+    /// EX_TEMPFAIL: the unit counts it as a clean stop and starts vmclockd again with chronyd.
+    static let socketDirectoryDeletedStatus: Int32 = 75
 
     var daemon = DaemonOptions()
     var logLevel = Logger.Level.info
@@ -43,8 +48,11 @@ struct RunCommand: Command {
         let supervisor = ServiceSupervisor.isSupervised ? ServiceSupervisor() : nil
         supervisor?.attach(to: runner)
         logger.notice("started: device \(configuration.devicePath), samples every \(configuration.sampleInterval) s to \(configuration.refclockSocketPath), promise \(configuration.maxError) s; chronyd needs: \(configuration.chronyRefclockLine)")
-        _ = runner.run()
+        let stop = runner.run()
         supervisor?.stopping()
-        return 0
+        switch stop {
+        case .signal: return 0
+        case .socketDirectoryDeleted: return Self.socketDirectoryDeletedStatus
+        }
     }
 }

@@ -10,6 +10,10 @@
       code becomes ours (124 on timeout, 125 when the agent fails)
   vmctl.py qga-put SOCK LOCAL REMOTE             copy a host file into the guest
   vmctl.py qga SOCK COMMAND [ARGUMENTS-JSON]     any guest agent command
+  vmctl.py wait-resume SOCK TIMEOUT [COMMAND]    (run COMMAND, then) wait for QEMU's
+      RESUME event; print its host timestamp (seconds since the epoch)
+  vmctl.py guest-uptime SOCK                     print "H0 UPTIME H1": the guest's
+      /proc/uptime, read between host times H0 and H1
 
 Only the standard library; every wait is bounded.
 """
@@ -119,6 +123,28 @@ def wait_migrate(path, timeout):
     return 1
 
 
+def wait_resume(path, timeout, command=None):
+    """One connection for both: QMP serves one client at a time, so the
+    command and the event it causes must share it."""
+    ch = qmp_open(path, timeout)
+    try:
+        if command:
+            ch.send({"execute": command})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = ch.message()
+            if msg.get("event") == "RESUME":
+                stamp = msg["timestamp"]
+                print("%d.%06d" % (stamp["seconds"], stamp["microseconds"]))
+                return 0
+            if "error" in msg:
+                raise RuntimeError("%s: %s" % (command, msg["error"].get("desc")))
+    finally:
+        ch.close()
+    print("no RESUME event in %ss" % timeout, file=sys.stderr)
+    return 1
+
+
 # --- guest agent --------------------------------------------------------------
 
 def qga_open(path, timeout):
@@ -193,6 +219,24 @@ def qga_exec(path, timeout, argv):
     return st.get("exitcode", 125)
 
 
+def guest_uptime(path):
+    ch = qga_open(path, 30)
+    try:
+        before = time.time()
+        pid = qga_call(ch, "guest-exec", {"path": "/bin/cat", "arg": ["/proc/uptime"], "capture-output": True})["pid"]
+        while True:
+            st = qga_call(ch, "guest-exec-status", {"pid": pid})
+            if st.get("exited"):
+                break
+            time.sleep(0.01)
+        after = time.time()
+    finally:
+        ch.close()
+    uptime = base64.b64decode(st.get("out-data", "")).decode().split()[0]
+    print("%.6f %s %.6f" % (before, uptime, after))
+    return 0
+
+
 def qga_put(path, local, remote):
     ch = qga_open(path, 30)
     handle = qga_call(ch, "guest-file-open", {"path": remote, "mode": "w"})
@@ -226,9 +270,17 @@ def main(argv):
         return qga_exec(sock, float(argv[3]), argv[4:])
     if op == "qga-put":
         return qga_put(sock, argv[3], argv[4])
+    if op == "wait-resume":
+        return wait_resume(sock, float(argv[3]), argv[4] if len(argv) > 4 else None)
+    if op == "guest-uptime":
+        return guest_uptime(sock)
     if op == "qga":
         args = json.loads(argv[4]) if len(argv) > 4 else None
         ch = qga_open(sock, 30)
+        if argv[3] == "guest-shutdown":
+            ch.send({"execute": "guest-shutdown"})  # answered by powering off, never by a reply
+            ch.close()
+            return 0
         print(json.dumps(qga_call(ch, argv[3], args)))
         return 0
     print(__doc__, file=sys.stderr)
