@@ -21,6 +21,14 @@ public enum DeviceError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The device really went away: its path names nothing, or a node whose
+    /// driver is gone. Everything else (permission, EMFILE, EIO, a short
+    /// read) is a failing open or read of a device that is still there.
+    public var hasVanished: Bool {
+        if case .absent = self { return true }
+        return false
+    }
+
     init(path: String, errno: Errno) {
         switch errno {
         case .noSuchFileOrDirectory, .operationNotSupportedByDevice, .noSuchAddressOrDevice: self = .absent(path: path)

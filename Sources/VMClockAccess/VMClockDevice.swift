@@ -142,7 +142,11 @@ public final class VMClockDevice {
         do {
             count = try descriptor.read(fromAbsoluteOffset: offset, into: buffer, retryOnInterrupt: true)
         } catch {
-            throw .device(DeviceError(path: path, errno: error as? Errno ?? .ioError))
+            let errno = error as? Errno ?? .ioError
+            // The driver's read() gives the host 100 ms to finish an update,
+            // then says ETIMEDOUT: the page is busy, the device is fine.
+            if errno == .timedOut { throw .busy(seqCount: 1, timeout: Self.defaultTimeout) }
+            throw .device(DeviceError(path: path, errno: errno))
         }
         if offset == 0, count < PageLayout.minimumSize { throw .device(.tooShort(path: path, bytes: count)) }
         return count

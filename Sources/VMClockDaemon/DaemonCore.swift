@@ -70,6 +70,13 @@ public struct DaemonCore: Sendable {
         case .unavailable(let error):
             effects += loseThePage()
             next = .holding(.deviceUnavailable(error))
+        case .readFailed(let error):
+            // The same device, unreadable for now: what it shows when it
+            // reads again says whether anything happened meanwhile (a
+            // changed marker is a disruption then). Calibration stays.
+            goodSince = nil
+            lastAssessment = nil
+            next = .holding(.deviceFailing(error))
         case .invalid(let error):
             effects += loseThePage()
             next = .holding(.pageInvalid(error))

@@ -46,6 +46,8 @@ public enum DaemonState: Equatable, Sendable, CustomStringConvertible {
 
 public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
     case deviceUnavailable(DeviceError)
+    /// The device is still there, but opening or reading it fails.
+    case deviceFailing(DeviceError)
     case pageInvalid(PageError)
     /// seq_count stayed odd: the host is stuck mid-update.
     case busy
@@ -70,6 +72,8 @@ public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .deviceUnavailable(let why): "device unavailable: \(why)"
+        case .deviceFailing(let why):
+            "device read failing: \(why); retrying, backing off to once every \(RetryBackoff.maximumSeconds) s (the device is still there: not a disruption)"
         case .pageInvalid(let why): "page invalid: \(why)"
         case .busy: "page busy: the host left seq_count odd"
         case .noTime(let why?): "no time: \(why)"
@@ -91,6 +95,7 @@ public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
     public var kind: String {
         switch self {
         case .deviceUnavailable: "device"
+        case .deviceFailing: "failing"
         case .pageInvalid: "invalid"
         case .busy: "busy"
         case .noTime: "no-time"

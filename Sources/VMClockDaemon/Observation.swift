@@ -3,7 +3,11 @@ import VMClockPage
 
 /// One look at the device, as the state machine sees it.
 public enum Observation: Sendable, Equatable {
+    /// The device went away (see DeviceError.hasVanished).
     case unavailable(DeviceError)
+    /// The device is there but could not be opened or read (EMFILE, EIO,
+    /// permission): a hold, not a disruption.
+    case readFailed(DeviceError)
     case busy
     case invalid(PageError)
     /// A consistent page and the clock readings taken while it was current.

@@ -20,6 +20,9 @@ final class PageReader {
     private(set) var deviceIsOpen = false
     /// The last page read, to tell an unchanged page by one load.
     private var last: Reading?
+    /// What the last failed attempt saw, repeated until the backoff ends.
+    private var failing: Observation?
+    private var backoff = RetryBackoff()
 
     /// A host update takes well under a microsecond. A page still odd after
     /// this is "busy" for this look and is looked at again at the next one:
@@ -39,13 +42,18 @@ final class PageReader {
     func look() -> (Observation, Reading?) {
         notifications.lookTaken()
         let (observation, reading) = observe()
-        if case .unavailable = observation { deviceIsOpen = false } else { deviceIsOpen = true }
+        switch observation {
+        case .unavailable, .readFailed: deviceIsOpen = false
+        default: deviceIsOpen = true
+        }
         return (observation, reading)
     }
 
     /// SIGHUP: the next look opens the device again.
     func reopen() {
         last = nil
+        failing = nil
+        backoff.succeeded()
         device.close()
         notifications.forget()
     }
@@ -53,14 +61,15 @@ final class PageReader {
     /// Typed throws throughout: a busy page, every look while the host is
     /// stuck, must not box its error on the heap.
     private func observe() -> (Observation, Reading?) {
+        if let failing, backoff.isWaiting(now: SystemClock.monotonicNanoseconds()) { return (failing, nil) }
         let device: VMClockDevice
         do throws(DeviceError) {
             device = try self.device.device()
         } catch {
             last = nil
-            return (.unavailable(error), nil)
+            return (lost(error), nil)
         }
-        if let last, last.device === device, let look = lookAgain(at: last) { return (.samePage(look), last) }
+        if let last, last.device === device, let look = lookAgain(at: last) { return (succeeded(.samePage(look)), last) }
         last = nil
         do throws(SnapshotError) {
             let (page, bracket) = try device.readWithSystemClock(attempts: 3, timeout: Self.snapshotTimeout)
@@ -68,16 +77,40 @@ final class PageReader {
             notifications.noteLook(device, page)
             let reading = Reading(device: device, page: page)
             last = reading
-            return (.page(page, Look(bracket: bracket, rawBracket: raw)), reading)
+            return (succeeded(.page(page, Look(bracket: bracket, rawBracket: raw))), reading)
         } catch {
             switch error {
-            case .busy: return (.busy, nil)
-            case .page(let pageError): return (.invalid(pageError), nil)
+            // With pread the driver itself waits (spinning) its 100 ms for a
+            // stuck host before ETIMEDOUT: not at every look.
+            case .busy: return (device.readMethod == .pread ? failed(.busy) : .busy, nil)
+            case .page(let pageError): return (succeeded(.invalid(pageError)), nil)
             case .device(let deviceError):
                 self.device.close()
-                return (.unavailable(deviceError), nil)
+                return (lost(deviceError), nil)
             }
         }
+    }
+
+    /// What an open or read error means: a device that went away, or one
+    /// that is still there and fails (tried again after a backoff).
+    private func lost(_ error: DeviceError) -> Observation {
+        error.hasVanished ? succeeded(.unavailable(error)) : failed(.readFailed(error))
+    }
+
+    private func failed(_ observation: Observation) -> Observation {
+        failing = observation
+        backoff.failed(now: SystemClock.monotonicNanoseconds())
+        return observation
+    }
+
+    /// Anything but a failure ends the backoff (a vanished device is looked
+    /// for at every look, as before).
+    private func succeeded(_ observation: Observation) -> Observation {
+        if failing != nil {
+            failing = nil
+            backoff.succeeded()
+        }
+        return observation
     }
 
     /// Fresh clock readings for a page that is still current: seq_count
