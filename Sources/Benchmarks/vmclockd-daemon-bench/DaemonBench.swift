@@ -28,10 +28,16 @@ struct DaemonBench: ParsableCommand {
             every process it starts is stopped by its pid. Raw data and logs stay in --work.
             """)
 
-    enum Phase: String, CaseIterable, ExpressibleByArgument { case accuracy, cost, reaction, outcome }
+    enum Phase: String, CaseIterable, ExpressibleByArgument { case accuracy, cost, reaction, outcome, soak }
 
-    @Option(parsing: .upToNextOption, help: "Phases to run (accuracy cost reaction outcome).")
-    var phases: [Phase] = Phase.allCases
+    @Option(parsing: .upToNextOption, help: "Phases to run (accuracy cost reaction outcome; soak only when named).")
+    var phases: [Phase] = [.accuracy, .cost, .reaction, .outcome]
+
+    @Option(help: "Length of the soak phase, seconds, warm-up included (≥ 3600 for the full soak; 150 in CI).")
+    var soakSeconds = 3700.0
+
+    @Option(help: "Seed of the soak's random schedule (default: from the clock; printed).")
+    var seed: UInt64?
 
     @Option(help: "Folder holding vmclockd and vmclock-sim (default: this binary's own).")
     var bin: String?
@@ -74,6 +80,7 @@ struct DaemonBench: ParsableCommand {
 
     func validate() throws {
         guard idleSeconds >= 1, samples >= 2, disruptions >= 1 else { throw ValidationError("nothing to measure") }
+        guard soakSeconds >= 120 else { throw ValidationError("--soak-seconds: at least 120 (the warm-up alone takes about a minute)") }
     }
 
     func run() throws {
@@ -114,6 +121,8 @@ struct DaemonBench: ParsableCommand {
                     try bench.cost(seconds: idleSeconds, stallSeconds: stallSeconds, packaged: packaged,
                                    allocationCounter: access(counter, R_OK) == 0 ? counter : nil)
                 case .reaction: try bench.reaction(count: disruptions)
+                case .soak:
+                    try bench.soak(seconds: soakSeconds, seed: seed ?? UInt64(realtimeNanoseconds()) % 1_000_000_007)
                 case .outcome:
                     try bench.outcome(disruptions: outcomeDisruptions, holds: holds, flavor: .init(name: "chronyd 4.3 (Debian 12)", slug: "chrony-4.3", chrony: .debian12))
                     if access("\(trixieRoot)/usr/sbin/chronyd", X_OK) == 0 {
