@@ -99,6 +99,23 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Benchmarks/vmclockd-daemon-bench"),
+        // Fuzz targets (libFuzzer), built and run by `.ci/fuzz` with `--sanitize fuzzer --sanitize
+        // address -Xswiftc -DVMCLOCK_FUZZING` (BENCHMARKS.md, "Fuzzing"). In a normal build each is an
+        // executable that replays the inputs (files or directories) given to it. Never shipped.
+        .target(name: "CLibFuzzerDriver", path: "Sources/Fuzz/CLibFuzzerDriver"),
+        .target(name: "FuzzSupport", dependencies: ["CLibFuzzerDriver"], path: "Sources/Fuzz/FuzzSupport"),
+        .executableTarget(
+            name: "vmclock-fuzz-page",
+            dependencies: ["FuzzSupport", "VMClockPage", .product(name: "BigInt", package: "BigInt")],
+            path: "Sources/Fuzz/vmclock-fuzz-page"),
+        .executableTarget(
+            name: "vmclock-fuzz-control-reply",
+            dependencies: ["FuzzSupport", "ChronyClients"],
+            path: "Sources/Fuzz/vmclock-fuzz-control-reply"),
+        .executableTarget(
+            name: "vmclock-fuzz-sim-command",
+            dependencies: ["FuzzSupport", "VMClockSimulation", "VMClockPage", "VMClockAccess"],
+            path: "Sources/Fuzz/vmclock-fuzz-sim-command"),
         .testTarget(
             name: "VMClockPageTests",
             dependencies: [

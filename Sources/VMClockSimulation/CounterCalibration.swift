@@ -31,7 +31,9 @@ struct CounterCalibration {
 /// bits, for the most precision.
 func fixedPointPeriod(secondsPerTick: Double, shift: UInt8?) -> (period: UInt64, shift: UInt8) {
     let atShiftZero = secondsPerTick * 0x1p64
-    let chosen = shift ?? UInt8(max(0, min(63, 63 - Int(atShiftZero.exponent))))
+    // A period error of −100 % or less gives no positive period: shift 0
+    // then, and the smallest period (0's exponent is Int.min).
+    let chosen = shift ?? (atShiftZero > 0 ? UInt8(max(0, min(63, 63 - Int(atShiftZero.exponent)))) : 0)
     let scaled = (atShiftZero * Double(sign: .plus, exponent: Int(chosen), significand: 1)).rounded()
     return (scaled >= 0x1p64 ? .max : UInt64(max(scaled, 1)), chosen)
 }

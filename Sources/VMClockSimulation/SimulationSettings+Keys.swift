@@ -50,7 +50,8 @@ extension SimulationSettings {
         _ key: String, _ help: String, _ path: WritableKeyPath<SimulationSettings, T> & Sendable
     ) -> SettingKey {
         SettingKey(key: key, help: help) {
-            guard let value = T($1) else { return false }
+            // Not nan or inf: the page's period and error rates are made from them.
+            guard let value = T($1), (value as? Double)?.isFinite ?? true else { return false }
             $0[keyPath: path] = value
             return true
         }

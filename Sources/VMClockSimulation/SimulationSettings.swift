@@ -39,6 +39,13 @@ public struct SimulationSettings: Sendable, Equatable {
 
     public init() {}
 
+    /// The update interval in ns (0 in pattern mode means "continuously"):
+    /// negative as 0, and at most 10^12 ms (31 years), so that adding it to
+    /// a monotonic time cannot overflow.
+    public var updateIntervalNanoseconds: Int64 {
+        Int64(min(max(updateIntervalMilliseconds, 0), 1e12) * 1e6)
+    }
+
     /// Applies `key=value` pairs in order.
     public mutating func apply(_ assignments: some Sequence<String>) throws(SettingError) {
         for assignment in assignments {

@@ -69,7 +69,7 @@ public enum SimulatorCommand: Equatable {
 
     private static func value<T: LosslessStringConvertible>(_ text: String?, _ name: String) throws(CommandError) -> T? {
         guard let text else { return nil }
-        guard let value = T(text) else { throw .badArgument("\(name)=\(text)") }
+        guard let value = T(text), (value as? Double)?.isFinite ?? true else { throw .badArgument("\(name)=\(text)") }
         return value
     }
 

@@ -41,9 +41,7 @@ public final class SimulatorLoop {
     }
 
     /// 0 in pattern mode means "rewrite continuously".
-    private var intervalNanoseconds: Int64 {
-        Int64(max(host.settings.updateIntervalMilliseconds, 0) * 1e6)
-    }
+    private var intervalNanoseconds: Int64 { host.settings.updateIntervalNanoseconds }
 
     /// CLOCK_REALTIME (ns) just after the last publication: when a reader
     /// could first have seen it.
