@@ -79,7 +79,10 @@ final class ChronyLink {
             case .done(let command):
                 log.log(.notice, "chronyd: \(command) done")
             case .tracking(let tracking):
-                let age = SystemClock.realtime().seconds(since: Timestamp(seconds: Int64(tracking.referenceTime), nanoseconds: 0))
+                // A reference time that is no Int64 (a reply's ref_time past
+                // 2^63 s) says nothing of its age: no fact, and no trap.
+                guard let seconds = Int64(exactly: tracking.referenceTime.rounded(.down)) else { break }
+                let age = SystemClock.realtime().seconds(since: Timestamp(seconds: seconds, nanoseconds: 0))
                 learn(.tracking(correctionSeconds: tracking.currentCorrection, referenceAgeSeconds: age))
             }
         }
