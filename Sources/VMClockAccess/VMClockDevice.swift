@@ -114,13 +114,21 @@ public final class VMClockDevice {
         var wait = BusyWait(timeout: timeout)
         let buffer = UnsafeMutableRawBufferPointer(start: bytes, count: PageLayout.pageSize)
         while true {
+            // seq_count is read by its own pread before and after the page:
+            // the copy inside one read() may load its bytes in any order
+            // (x86 fast strings), so the page's own seq_count proves nothing
+            // about the fields copied with it. The real driver does this
+            // loop itself; a regular file needs it here.
+            let before = try currentSeqCount()
+            vmclock_read_barrier()
             let count = try readAt(0, into: buffer)
+            vmclock_read_barrier()
             let page = UnsafeRawBufferPointer(rebasing: buffer[..<count])
-            let before: UInt32 = count >= 16 ? page.loadUnaligned(fromByteOffset: PageLayout.seqCount, as: UInt32.self) : 1
-            if UInt32(littleEndian: before) & 1 == 0, try currentSeqCount() == UInt32(littleEndian: before) {
+            let copied = UInt32(littleEndian: page.loadUnaligned(fromByteOffset: PageLayout.seqCount, as: UInt32.self))
+            if before & 1 == 0, copied == before, try currentSeqCount() == before {
                 do { return try VMClockPage(bytes: page) } catch { throw .page(error) }
             }
-            guard wait.next() else { throw .busy(seqCount: UInt32(littleEndian: before), timeout: timeout) }
+            guard wait.next() else { throw .busy(seqCount: before, timeout: timeout) }
         }
     }
 
