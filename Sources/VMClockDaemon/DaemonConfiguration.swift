@@ -42,6 +42,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Where the page identity chronyd's history belongs to is kept across
     /// restarts of the daemon (nil: nowhere).
     public var stateFilePath: String? = "/run/vmclockd/page-identity"
+    /// Where the daemon publishes its state for `vmclockd status` and
+    /// `vmclockd wait` (JSON, replaced atomically; nil: not published).
+    public var statusFilePath: String? = "/run/vmclockd/status.json"
+    /// Prometheus text exposition for node_exporter's textfile collector
+    /// (replaced atomically; nil: not written).
+    public var metricsFilePath: String? = "/run/vmclockd/vmclockd.prom"
     /// Wait for update notifications on this file instead of the device (a
     /// test seam: a real character device's poll() behind a page in a file).
     public var notificationDevicePath: String?
