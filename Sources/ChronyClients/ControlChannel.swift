@@ -21,6 +21,9 @@ public final class ControlChannel {
     private var pending: (request: ControlRequest, attempt: Int, deadline: Int64)?
     public var timeoutNanoseconds: Int64 = 500_000_000
     public var attempts = 3
+    /// Replies are read into this one buffer: a request's round trip
+    /// allocates nothing (the daemon asks once a second in steady state).
+    private var buffer = [UInt8](repeating: 0, count: 1024)
 
     /// The reply socket is bound at `clientPath`, by default next to chronyd's
     /// command socket (as chronyc does): chronyd, running as its own user,
@@ -52,16 +55,18 @@ public final class ControlChannel {
         }
     }
 
-    /// Takes what arrived; the outcome once the matching reply is among it.
-    /// Stale replies (to an earlier attempt or request) are skipped.
+    /// Takes what arrived; the outcome once the matching reply is among it:
+    /// this request's sequence and command, and a reply type chronyd answers
+    /// it with (its own, or RPY_NULL, which carries errors). Stale replies
+    /// (to an earlier attempt or request) are skipped.
     public func readable() -> Outcome? {
         guard let pending, let socket else { return nil }
-        while let bytes = try? socket.receive() {
-            guard let reply = ControlReply(bytes: bytes), reply.sequence == pending.request.sequence,
-                reply.command == pending.request.command.code
+        let command = pending.request.command
+        while let datagram = receive(on: socket) {
+            guard let reply = datagram, reply.sequence == pending.request.sequence, reply.command == command.code,
+                reply.reply == 1 || reply.reply == ControlReply.replyType(command)
             else { continue }
             self.pending = nil
-            let command = pending.request.command
             return reply.status == .success ? .replied(command, reply) : .failed(command, .refused(command, reply.status))
         }
         return nil
@@ -82,8 +87,21 @@ public final class ControlChannel {
         }
     }
 
+    /// The next datagram waiting: .some(nil) if it is no reply at all, nil if none waits.
+    private func receive(on socket: UnixDatagramSocket) -> ControlReply?? {
+        buffer.withUnsafeMutableBytes { raw in
+            guard let count = try? socket.receive(into: raw) else { return nil }
+            return .some(ControlReply(parsing: UnsafeRawBufferPointer(rebasing: raw[..<count])))
+        }
+    }
+
     private func transmit(_ request: ControlRequest, on socket: UnixDatagramSocket) throws(ControlClient.Failure) {
-        do { try socket.send(request.encode(), to: serverPath) } catch { throw .unreachable(path: serverPath, error) }
+        do throws(Errno) {
+            try withUnsafeTemporaryAllocation(byteCount: ControlRequest.maximumLength, alignment: 8) { (raw) throws(Errno) in
+                let length = request.encode(into: raw)
+                try socket.send(UnsafeRawBufferPointer(rebasing: raw[..<length]), to: serverPath)
+            }
+        } catch { throw .unreachable(path: serverPath, error) }
     }
 
     private func fail(_ command: ControlCommand, _ failure: ControlClient.Failure) -> Outcome {

@@ -15,6 +15,8 @@ public final class ControlClient {
         case noReply(path: String, attempts: Int)
         /// chronyd answered with an error status.
         case refused(ControlCommand, ControlReply.Status)
+        /// chronyd's reply lacks the data the request asks for (too short).
+        case malformedReply(ControlCommand)
         case socket(Errno)
 
         public var description: String {
@@ -25,6 +27,8 @@ public final class ControlClient {
                 "no reply from chronyd on \(path) after \(attempts) attempts: chronyd too old (reset sources needs 4.0+) or cannot write to our reply socket"
             case .refused(let command, let status):
                 "chronyd refused '\(command)': \(status)"
+            case .malformedReply(let command):
+                "chronyd's reply to '\(command)' is too short for its data"
             case .socket(let errno):
                 "cannot create the command client socket: \(errno)"
             }

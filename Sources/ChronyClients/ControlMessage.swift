@@ -12,6 +12,10 @@ public enum ControlCommand: Sendable, Equatable, CustomStringConvertible {
     /// `selectopts REFID +noselect` / `-noselect` (chrony 4.4+; older ones
     /// answer "invalid command"): whether chronyd may select the source.
     case selectOptions(refid: String, noselect: Bool)
+    /// REQ_N_SOURCES: how many sources chronyd has (its first step of `sources`).
+    case sourceCount
+    /// REQ_SOURCE_DATA: the source at `index` (0..<count) of chronyd's list.
+    case sourceData(index: Int32)
 
     public var code: UInt16 {
         switch self {
@@ -21,23 +25,32 @@ public enum ControlCommand: Sendable, Equatable, CustomStringConvertible {
         case .resetSources: 66
         case .reselect: 48
         case .selectOptions: 72
+        case .sourceCount: 14
+        case .sourceData: 15
         }
     }
 
-    /// Command data after the 20-byte header, as chronyc sends it.
-    var data: [UInt8] {
+    /// Writes the command data after the 20-byte header, as chronyc sends it.
+    func writeData(_ out: inout ByteWriter) {
         switch self {
         // REQ_Burst: mask and address (IPAddr, 20 bytes each; family 0 =
         // unspecified = every NTP source), then n_good_samples 4, n_total 8.
-        case .burst: [UInt8](repeating: 0, count: 40) + bigEndianBytes(UInt32(4)) + bigEndianBytes(UInt32(8))
+        case .burst:
+            out.zeros(40)
+            out.put(UInt32(4))
+            out.put(UInt32(8))
         // REQ_Modify_SelectOpts: address (20 bytes; unspecified = by refid),
         // ref_id, mask (selection bits: SRC_SELECT_NOSELECT = 1), options
         // (add-source bits: REQ_ADDSRC_NOSELECT = 0x10 when set); 52 bytes in
         // all, as chronyc 4.6 sends it (strace).
         case .selectOptions(let refid, let noselect):
-            [UInt8](repeating: 0, count: 20) + bigEndianBytes(Self.referenceID(refid)) + bigEndianBytes(UInt32(1))
-                + bigEndianBytes(UInt32(noselect ? 0x10 : 0))
-        case .tracking, .makeStep, .resetSources, .reselect: []
+            out.zeros(20)
+            out.put(Self.referenceID(refid))
+            out.put(UInt32(1))
+            out.put(UInt32(noselect ? 0x10 : 0))
+        // REQ_Source_Data: index.
+        case .sourceData(let index): out.put(index)
+        case .tracking, .makeStep, .resetSources, .reselect, .sourceCount: break
         }
     }
 
@@ -46,11 +59,14 @@ public enum ControlCommand: Sendable, Equatable, CustomStringConvertible {
         refid.utf8.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) } << (8 * UInt32(4 - min(refid.utf8.count, 4)))
     }
 
-    /// Length of the reply chronyd sends: RPY_NULL is the 28-byte header,
-    /// RPY_TRACKING adds 76 bytes of data.
+    /// Length of the reply chronyd sends (pktlength.c: up to the data's EOR):
+    /// RPY_NULL is the 28-byte header, RPY_TRACKING adds 76 bytes of data,
+    /// RPY_N_SOURCES 4, RPY_SOURCE_DATA 48.
     var replyLength: Int {
         switch self {
         case .tracking: ControlReply.headerLength + 76
+        case .sourceCount: ControlReply.headerLength + 4
+        case .sourceData: ControlReply.headerLength + SourceReport.dataLength
         case .burst, .makeStep, .resetSources, .reselect, .selectOptions: ControlReply.headerLength
         }
     }
@@ -63,6 +79,8 @@ public enum ControlCommand: Sendable, Equatable, CustomStringConvertible {
         case .resetSources: "reset sources"
         case .reselect: "reselect"
         case .selectOptions(let refid, let noselect): "selectopts \(refid) \(noselect ? "+" : "-")noselect"
+        case .sourceCount: "n_sources"
+        case .sourceData(let index): "source_data \(index)"
         }
     }
 }
@@ -75,20 +93,56 @@ public struct ControlRequest: Sendable, Equatable {
     public var sequence: UInt32
     public var attempt: UInt16
 
-    /// version · pkt_type (1 = request) · res1 · res2 · command · attempt ·
-    /// sequence · pad1 · pad2, then data, then zeros up to the reply's length.
+    /// Room for the longest request (tracking's, padded to 104 bytes).
+    static let maximumLength = 128
+
     public func encode() -> [UInt8] {
-        var bytes: [UInt8] = [Self.protocolVersion, 1, 0, 0]
-        bytes += bigEndianBytes(command.code) + bigEndianBytes(attempt) + bigEndianBytes(sequence)
-        bytes += [UInt8](repeating: 0, count: 8) + command.data
-        if bytes.count < command.replyLength {
-            bytes += [UInt8](repeating: 0, count: command.replyLength - bytes.count)
+        [UInt8](unsafeUninitializedCapacity: Self.maximumLength) { buffer, count in
+            count = encode(into: UnsafeMutableRawBufferPointer(buffer))
         }
-        return bytes
+    }
+
+    /// version · pkt_type (1 = request) · res1 · res2 · command · attempt ·
+    /// sequence · pad1 · pad2, then data, then zeros up to the reply's
+    /// length. Into `buffer` (`maximumLength` bytes), allocating nothing (the
+    /// daemon's loop sends without allocating); returns the length.
+    func encode(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        var out = ByteWriter(buffer: buffer)
+        out.put(Self.protocolVersion)
+        out.put(UInt8(1))
+        out.zeros(2)
+        out.put(command.code)
+        out.put(attempt)
+        out.put(sequence)
+        out.zeros(8)
+        command.writeData(&out)
+        out.zeros(max(command.replyLength - out.count, 0))
+        return out.count
     }
 }
 
-/// A reply's header, and tracking data when the reply carries it.
+/// Big-endian fields into a buffer that has room for them.
+struct ByteWriter {
+    let buffer: UnsafeMutableRawBufferPointer
+    private(set) var count = 0
+
+    init(buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
+
+    mutating func put<T: FixedWidthInteger>(_ value: T) {
+        precondition(count + T.bitWidth / 8 <= buffer.count)
+        buffer.storeBytes(of: value.bigEndian, toByteOffset: count, as: T.self)
+        count += T.bitWidth / 8
+    }
+
+    mutating func zeros(_ n: Int) {
+        precondition(count + n <= buffer.count)
+        buffer[count..<count + n].initializeMemory(as: UInt8.self, repeating: 0)
+        count += n
+    }
+}
+
+/// A reply's header, and the data of a reply type vmclockd reads when the
+/// reply is of that type and long enough for it (nil otherwise).
 public struct ControlReply: Sendable, Equatable {
     static let headerLength = 28
 
@@ -128,16 +182,40 @@ public struct ControlReply: Sendable, Equatable {
     public var reply: UInt16
     public var status: Status
     public var sequence: UInt32
+    /// RPY_TRACKING (5).
     public var tracking: TrackingReport?
+    /// RPY_N_SOURCES (2): n_sources.
+    public var sourceCount: UInt32?
+    /// RPY_SOURCE_DATA (3).
+    public var source: SourceReport?
 
     /// Parses a reply; nil unless it is a version 6 reply packet.
     public init?(bytes: [UInt8]) {
-        guard bytes.count >= Self.headerLength, bytes[0] == ControlRequest.protocolVersion, bytes[1] == 2 else { return nil }
-        command = bigEndian(bytes, 4)
-        reply = bigEndian(bytes, 6)
-        status = Status(bigEndian(bytes, 8))
-        sequence = bigEndian(bytes, 16)
-        tracking = reply == 5 ? TrackingReport(bytes: bytes, offset: Self.headerLength) : nil
+        self.init(parsing: bytes)
+    }
+
+    /// The same from the channel's receive buffer (no copy to allocate).
+    init?<Bytes: RandomAccessCollection<UInt8>>(parsing bytes: Bytes) where Bytes.Index == Int {
+        let o = bytes.startIndex
+        guard bytes.count >= Self.headerLength, bytes[o] == ControlRequest.protocolVersion, bytes[o + 1] == 2 else { return nil }
+        command = bigEndian(bytes, o + 4)
+        reply = bigEndian(bytes, o + 6)
+        status = Status(bigEndian(bytes, o + 8))
+        sequence = bigEndian(bytes, o + 16)
+        let data = o + Self.headerLength
+        tracking = reply == 5 ? TrackingReport(bytes: bytes, offset: data) : nil
+        sourceCount = reply == 2 && bytes.endIndex >= data + 4 ? bigEndian(bytes, data) as UInt32 : nil
+        source = reply == 3 ? SourceReport(bytes: bytes, offset: data) : nil
+    }
+
+    /// The reply type (RPY_*) chronyd answers `command` with on success.
+    static func replyType(_ command: ControlCommand) -> UInt16 {
+        switch command {
+        case .tracking: 5
+        case .sourceCount: 2
+        case .sourceData: 3
+        case .burst, .makeStep, .resetSources, .reselect, .selectOptions: 1
+        }
     }
 }
 
@@ -152,9 +230,9 @@ public struct TrackingReport: Sendable, Equatable {
     public var currentCorrection: Double
     public var lastOffset: Double
 
-    init?(bytes: [UInt8], offset o: Int) {
+    init?<Bytes: RandomAccessCollection<UInt8>>(bytes: Bytes, offset o: Int) where Bytes.Index == Int {
         // ref_id 4 · ip_addr 20 · stratum 2 · leap 2 · ref_time (12) · current_correction · last_offset …
-        guard bytes.count >= o + 76 else { return nil }
+        guard bytes.endIndex >= o + 76 else { return nil }
         referenceID = bigEndian(bytes, o)
         let high: UInt32 = bigEndian(bytes, o + 28)
         let low: UInt32 = bigEndian(bytes, o + 32)
@@ -165,9 +243,7 @@ public struct TrackingReport: Sendable, Equatable {
         lastOffset = ChronyFloat.decode(bigEndian(bytes, o + 44))
     }
 
-    public var referenceIDText: String {
-        String(decoding: [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: referenceID >> $0) }.filter { $0 != 0 }, as: UTF8.self)
-    }
+    public var referenceIDText: String { referenceIDString(referenceID) }
 }
 
 /// chronyd's 32-bit network float (util.c): a 7-bit signed exponent and a
@@ -180,10 +256,12 @@ enum ChronyFloat {
     }
 }
 
-func bigEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
-    withUnsafeBytes(of: value.bigEndian) { Array($0) }
+/// A reference ID's four bytes as text, NULs left out ("VMCK").
+func referenceIDString(_ referenceID: UInt32) -> String {
+    String(decoding: [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: referenceID >> $0) }.filter { $0 != 0 }, as: UTF8.self)
 }
 
-func bigEndian<T: FixedWidthInteger>(_ bytes: [UInt8], _ offset: Int) -> T {
+func bigEndian<T: FixedWidthInteger, Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, _ offset: Int) -> T
+where Bytes.Index == Int {
     bytes[offset..<offset + T.bitWidth / 8].reduce(T.zero) { $0 << 8 | T($1) }
 }

@@ -31,9 +31,9 @@ final class UnixDatagramSocket {
     }
 
     /// Sends one datagram to `path`.
-    func send(_ bytes: [UInt8], to path: String) throws(Errno) {
+    func send(_ bytes: UnsafeRawBufferPointer, to path: String) throws(Errno) {
         let sent = try Self.withAddress(path) { address, length in
-            bytes.withUnsafeBytes { sendto(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), address, length) }
+            sendto(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), address, length)
         }
         guard sent == bytes.count else { throw Errno(rawValue: sent < 0 ? errno : EMSGSIZE) }
     }
@@ -51,15 +51,15 @@ final class UnixDatagramSocket {
         guard sent == bytes.count else { throw Errno(rawValue: sent < 0 ? errno : EMSGSIZE) }
     }
 
-    /// One datagram if one is waiting (non-blocking), else nil.
-    func receive(maximumLength: Int = 1024) throws(Errno) -> [UInt8]? {
-        var buffer = [UInt8](repeating: 0, count: maximumLength)
-        let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+    /// One datagram into `buffer` if one is waiting (non-blocking): its
+    /// length (cut to the buffer's), else nil.
+    func receive(into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int? {
+        let count = recv(descriptor, buffer.baseAddress, buffer.count, 0)
         if count < 0 {
             if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
             throw Errno(rawValue: errno)
         }
-        return Array(buffer[..<count])
+        return count
     }
 
     /// Waits until a datagram is readable or `milliseconds` pass.

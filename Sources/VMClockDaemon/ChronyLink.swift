@@ -10,6 +10,8 @@ final class ChronyLink {
     enum Fact: Equatable {
         case resetAcknowledged(disruption: Int)
         case tracking(correctionSeconds: Double, referenceAgeSeconds: Double)
+        /// What chronyd says of VMCK, for the operator (once a second).
+        case vmck(ChronydView)
     }
 
     private let channel: ControlChannel
@@ -53,38 +55,47 @@ final class ChronyLink {
     }
 
     private func handle(_ outcome: ControlChannel.Outcome, now: Int64, _ learn: (Fact) -> Void) {
-        for event in director.completed(outcome, now: now) {
-            switch event {
-            case .resetAcknowledged(let first, let last, let attempts):
-                learn(.resetAcknowledged(disruption: last))
-                log.cleared("reset-failed")
-                let which = first == last ? "disruption \(last)" : "disruptions \(first)–\(last)"
-                log.log(.notice, "chronyd acknowledged 'reset sources' for \(which)"
-                        + (attempts > 1 ? " (attempt \(attempts))" : ""), metadata: JournalFields.messageID(.resetAcknowledged))
-            case .resetFailed(let disruption, let attempts, let failure):
-                log.rateLimited("reset-failed", now: now, .error,
-                                "chronyd has not acknowledged 'reset sources' for disruption \(disruption) (attempt \(attempts)): \(failure); holding, retrying every 5 s at most")
-            case .selectionApplied(let selectable):
-                log.log(.info, selectable ? "chronyd may select VMCK again (selectopts -noselect)" : "chronyd told not to select VMCK while holding (selectopts +noselect)")
-            case .selectionUnsupported:
-                log.log(.warning, "chronyd does not know selectopts (chrony older than 4.4): \(Self.oldChronydHold(configuration))")
-            case .selectionFailed(let failure):
-                log.rateLimited("selection-failed", now: now, .warning, "chronyd 'selectopts' failed: \(failure); retrying")
-            case .failed(.burst, .refused(_, .noSuchSource)):
-                log.log(.info, "chronyd has no NTP sources to burst")
-            case .failed(let command, let failure):
-                log.rateLimited("control-\(command.code)", now: now, .error, "chronyd '\(command)' failed: \(failure)")
-            case .done(.reselect):
-                log.log(.info, "chronyd reselected its sources")
-            case .done(let command):
-                log.log(.notice, "chronyd: \(command) done")
-            case .tracking(let tracking):
-                // A reference time that is no Int64 (a reply's ref_time past
-                // 2^63 s) says nothing of its age: no fact, and no trap.
-                guard let seconds = Int64(exactly: tracking.referenceTime.rounded(.down)) else { break }
-                let age = SystemClock.realtime().seconds(since: Timestamp(seconds: seconds, nanoseconds: 0))
-                learn(.tracking(correctionSeconds: tracking.currentCorrection, referenceAgeSeconds: age))
+        guard let event = director.completed(outcome, now: now) else { return }
+        switch event {
+        case .resetAcknowledged(let first, let last, let attempts):
+            learn(.resetAcknowledged(disruption: last))
+            log.cleared("reset-failed")
+            let which = first == last ? "disruption \(last)" : "disruptions \(first)–\(last)"
+            log.log(.notice, "chronyd acknowledged 'reset sources' for \(which)"
+                    + (attempts > 1 ? " (attempt \(attempts))" : ""), metadata: JournalFields.messageID(.resetAcknowledged))
+        case .resetFailed(let disruption, let attempts, let failure):
+            log.rateLimited("reset-failed", now: now, .error,
+                            "chronyd has not acknowledged 'reset sources' for disruption \(disruption) (attempt \(attempts)): \(failure); holding, retrying every 5 s at most")
+        case .selectionApplied(let selectable):
+            log.log(.info, selectable ? "chronyd may select VMCK again (selectopts -noselect)" : "chronyd told not to select VMCK while holding (selectopts +noselect)")
+        case .selectionUnsupported:
+            log.log(.warning, "chronyd does not know selectopts (chrony older than 4.4): \(Self.oldChronydHold(configuration))")
+        case .selectionFailed(let failure):
+            log.rateLimited("selection-failed", now: now, .warning, "chronyd 'selectopts' failed: \(failure); retrying")
+        case .failed(.burst, .refused(_, .noSuchSource)):
+            log.log(.info, "chronyd has no NTP sources to burst")
+        case .failed(let command, let failure):
+            log.rateLimited("control-\(command.code)", now: now, .error, "chronyd '\(command)' failed: \(failure)")
+        case .done(.reselect):
+            log.log(.info, "chronyd reselected its sources")
+        case .done(let command):
+            log.log(.notice, "chronyd: \(command) done")
+        case .tracking(let tracking):
+            // A reference time that is no Int64 (a reply's ref_time past
+            // 2^63 s) says nothing of its age: no fact, and no trap.
+            guard let seconds = Int64(exactly: tracking.referenceTime.rounded(.down)) else { break }
+            let age = SystemClock.realtime().seconds(since: Timestamp(seconds: seconds, nanoseconds: 0))
+            learn(.tracking(correctionSeconds: tracking.currentCorrection, referenceAgeSeconds: age))
+        case .vmckSource(let report, let askedAt):
+            learn(.vmck(ChronydView(askedAtMonotonic: askedAt, outcome: report.map { .source($0) } ?? .noSource)))
+            // Informational: a line a minute at most, whatever the cause.
+            if report == nil {
+                log.rateLimited("vmck-absent", now: now, .info,
+                                "chronyd has no refclock with refid \(DaemonConfiguration.refid): is it configured with '\(configuration.chronyRefclockLine)'?")
             }
+        case .vmckSourceFailed(let failure, let askedAt):
+            learn(.vmck(ChronydView(askedAtMonotonic: askedAt, outcome: .unreachable(failure.description))))
+            log.rateLimited("vmck-query", now: now, .info, "asking chronyd about \(DaemonConfiguration.refid) failed: \(failure)")
         }
     }
 

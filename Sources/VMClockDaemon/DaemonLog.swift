@@ -15,10 +15,11 @@ final class DaemonLog {
         logger.log(level: level, "\(message)", metadata: metadata().merging(extra) { $1 })
     }
 
-    /// The first occurrence of `kind` at once, then at most once a minute.
-    func rateLimited(_ kind: String, now: Int64, _ level: Logger.Level, _ message: String) {
+    /// The first occurrence of `kind` at once, then at most once a minute;
+    /// the message is built only then (nothing allocated for a left-out one).
+    func rateLimited(_ kind: String, now: Int64, _ level: Logger.Level, _ message: @autoclosure () -> String) {
         guard let suppressed = limiter.admit(kind, now: now) else { return }
-        log(level, message + (suppressed > 0 ? " (\(suppressed) more like this since the last report)" : ""))
+        log(level, message() + (suppressed > 0 ? " (\(suppressed) more like this since the last report)" : ""))
     }
 
     /// The condition ended: its next occurrence is logged at once.

@@ -158,7 +158,8 @@ public final class DaemonRunner {
     // MARK: - chronyd
 
     private var wants: ChronyDirector.Wants {
-        .init(resetOwed: core.resetOwed, selectable: core.wantsSelectable && flowing, trackingReport: core.wantsTracking)
+        .init(resetOwed: core.resetOwed, selectable: core.wantsSelectable && flowing, trackingReport: core.wantsTracking,
+              sourceReport: core.resetOwed == nil)
     }
 
     private func learn(_ fact: ChronyLink.Fact) {
@@ -167,6 +168,8 @@ public final class DaemonRunner {
             core.resetAcknowledged(disruption: disruption)
         case .tracking(let correction, let age):
             perform(core.tracking(correctionSeconds: correction, referenceAgeSeconds: age, now: SystemClock.monotonicNanoseconds()))
+        case .vmck:
+            break
         }
     }
 

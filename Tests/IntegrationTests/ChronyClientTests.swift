@@ -482,7 +482,7 @@ private func sendRawDatagram(_ bytes: [UInt8], to path: String) -> Int32 {
 
 /// One chronyc command run under `strace -f -xx -s 1024 -e trace=sendto,recvfrom`:
 /// the exact datagrams chronyc sent to chronyd and received back.
-private struct ChronycTrace {
+struct ChronycTrace {
     static let stracePath = "/usr/bin/strace"
     static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: stracePath) }
 

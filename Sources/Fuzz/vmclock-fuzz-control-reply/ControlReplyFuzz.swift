@@ -10,17 +10,21 @@ import FuzzSupport
 /// answers with datagrams built from the input and lets the channel read
 /// them. Invariants: no trap; the channel accepts a datagram only if it is a
 /// version-6 reply packet carrying this request's sequence number and
-/// command code, and then the first such one, with its status; everything
-/// else is skipped.
+/// command code and a reply type chronyd answers the command with (its own
+/// or RPY_NULL), and then the first such one, with its status; everything
+/// else is skipped. An accepted reply carries a command's data exactly when
+/// it is of that data's type and long enough for it.
 ///
 /// Input:
 ///   [0]   bits 0–2: the command (burst, tracking, makestep, reset sources,
-///         reselect, selectopts); bit 3 selectopts' noselect; bit 4: time
-///         out once first (the request is resent as attempt 1)
-///   [1..5) selectopts' refid (up to four bytes, a zero ends it)
+///         reselect, selectopts, n_sources, source_data); bit 3 selectopts'
+///         noselect; bit 4: time out once first (the request is resent as
+///         attempt 1)
+///   [1..5) selectopts' refid (up to four bytes, a zero ends it), or
+///         source_data's index (big-endian)
 ///   then datagrams, each a length byte L and L bytes, XORed onto the
 ///   correct reply to the request (header, sequence and command filled in,
-///   status success; tracking data for `tracking`): zero bytes leave the
+///   status success; the data of `tracking`, `n_sources`, `source_data`): zero bytes leave the
 ///   reply as chronyd would send it, so the fuzzer starts from matching
 ///   replies and mutates identifying fields, lengths and statuses from there.
 ///   At most 8 datagrams (the socket's queue).
@@ -71,9 +75,22 @@ enum ControlReplyFuzz {
         case 2: return .makeStep
         case 3: return .resetSources
         case 4: return .reselect
+        case 6: return .sourceCount
+        case 7: return .sourceData(index: Int32(bitPattern: (1..<5).reduce(UInt32(0)) { $0 << 8 | UInt32(input.byte($1)) }))
         default:
             let refid = (1..<5).map { input.byte($0) }.prefix { $0 != 0 }
             return .selectOptions(refid: String(decoding: refid, as: UTF8.self), noselect: selector & 8 != 0)
+        }
+    }
+
+    /// candm.h: the reply type (RPY_*) of a successful answer, and its
+    /// length (header and data up to EOR; pktlength.c).
+    static func replyType(_ command: ControlCommand) -> (type: UInt16, length: Int) {
+        switch command {
+        case .tracking: (5, 104)
+        case .sourceCount: (2, 32)
+        case .sourceData: (3, 76)
+        default: (1, 28)
         }
     }
 
@@ -84,16 +101,21 @@ enum ControlReplyFuzz {
         guard n > 0 else { fuzzFailure("no request for \(command) (attempt \(attempt)): \(errno)") }
         let request = Array(buffer[..<n])
         func be(_ o: Int, _ w: Int) -> UInt64 { request[o..<o + w].reduce(0) { $0 << 8 | UInt64($1) } }
-        let replyLength = command == .tracking ? 104 : 28
+        let replyLength = replyType(command).length
         guard request.count >= 20, request.count >= replyLength, request[0] == 6, request[1] == 1,
               be(4, 2) == UInt64(command.code), be(6, 2) == UInt64(attempt)
         else { fuzzFailure("malformed request for \(command), attempt \(attempt): \(request)") }
+        if case .sourceData(let index) = command, be(20, 4) != UInt64(UInt32(bitPattern: index)) {
+            fuzzFailure("source_data \(index) sent as \(request)")
+        }
         return (UInt32(be(8, 4)), request)
     }
 
-    /// What chronyd would answer: RPY_NULL (1) or RPY_TRACKING (5) with plausible data.
+    /// What chronyd would answer: RPY_NULL (1), RPY_TRACKING (5),
+    /// RPY_N_SOURCES (2) or RPY_SOURCE_DATA (3) with plausible data.
     static func correctReply(_ command: ControlCommand, sequence: UInt32) -> [UInt8] {
-        var reply: [UInt8] = [6, 2, 0, 0, UInt8(command.code >> 8), UInt8(command.code & 0xff), 0, command == .tracking ? 5 : 1]
+        let type = UInt8(replyType(command).type)
+        var reply: [UInt8] = [6, 2, 0, 0, UInt8(command.code >> 8), UInt8(command.code & 0xff), 0, type]
         reply += [UInt8](repeating: 0, count: 8)
         reply += [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: sequence >> $0) } + [UInt8](repeating: 0, count: 8)
         if command == .tracking {
@@ -101,6 +123,14 @@ enum ControlReplyFuzz {
             data[0..<4] = [0x56, 0x4d, 0x43, 0x4b]  // VMCK
             data[28..<40] = [0, 0, 0, 0, 0x69, 0x00, 0x00, 0x00, 0, 0, 0, 0]  // ref_time
             reply += data
+        }
+        if command == .sourceCount { reply += [0, 0, 0, 2] }
+        if case .sourceData = command {
+            // VMCK (as an IPv4 address, family 1), poll -4, selected, refclock,
+            // reach 0377, 1 s ago, offsets of -5 ms, error 0.1 ms.
+            reply += [0x56, 0x4d, 0x43, 0x4b] + [UInt8](repeating: 0, count: 12) + [0, 1, 0, 0]
+            reply += [0xff, 0xfc, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0xff, 0, 0, 0, 1]
+            reply += [0xf5, 0x5c, 0x28, 0xf6, 0xf5, 0x5c, 0x28, 0xf6, 0xe8, 0xd1, 0xb7, 0x17]
         }
         return reply
     }
@@ -114,10 +144,12 @@ enum ControlReplyFuzz {
 
     /// The independent statement of "this request's reply": a version-6
     /// reply packet (type 2) of at least the 28-byte header, with the
-    /// request's command code (bytes 4–5) and sequence (bytes 16–19).
+    /// request's command code (bytes 4–5) and sequence (bytes 16–19), and
+    /// as reply type (bytes 6–7) RPY_NULL or the command's own.
     static func isReply(_ d: [UInt8], to command: ControlCommand, sequence: UInt32) -> Bool {
         func be(_ o: Int, _ w: Int) -> UInt64 { d[o..<o + w].reduce(0) { $0 << 8 | UInt64($1) } }
         return d.count >= 28 && d[0] == 6 && d[1] == 2 && be(16, 4) == UInt64(sequence) && be(4, 2) == UInt64(command.code)
+            && (be(6, 2) == 1 || be(6, 2) == UInt64(replyType(command).type))
     }
 
     static func sendReply(_ datagram: [UInt8]) {
@@ -133,6 +165,8 @@ enum ControlReplyFuzz {
         if let reply = ControlReply(bytes: raw) {  // the parser alone, on anything
             _ = reply.status.description
             _ = reply.tracking?.referenceIDText
+            _ = reply.source?.referenceIDText
+            _ = reply.source?.state.symbol
         }
 
         let command = commandFrom(input)
@@ -201,6 +235,24 @@ enum ControlReplyFuzz {
         } else if reply.reply == 5, expected.count >= 104 {
             fuzzFailure("a full tracking reply without tracking data")
         }
+        if (reply.sourceCount != nil) != (reply.reply == 2 && expected.count >= 32) {
+            fuzzFailure("n_sources \(String(describing: reply.sourceCount)) from a \(expected.count)-byte reply \(reply.reply)")
+        }
+        if let source = reply.source {
+            guard reply.reply == 3, expected.count >= 76 else { fuzzFailure("source data from a \(expected.count)-byte reply \(reply.reply)") }
+            _ = source.isRefclock("VMCK")
+            _ = source.state.symbol
+        } else if reply.reply == 3, expected.count >= 76 {
+            fuzzFailure("a full source data reply without source data")
+        }
+        // chronyd's own answer reads as what it says.
+        if expected == template, case .sourceData = command {
+            guard let source = reply.source, source.isRefclock("VMCK"), source.state == .selected, source.poll == -4,
+                  source.reachability == 0o377, source.sinceSampleSeconds == 1, abs(source.latestOffsetSeconds + 0.005) < 1e-9,
+                  abs(source.latestErrorSeconds - 1e-4) < 1e-9
+            else { fuzzFailure("the correct source data reply reads as \(String(describing: reply.source))") }
+        }
+        if expected == template, command == .sourceCount, reply.sourceCount != 2 { fuzzFailure("n_sources \(String(describing: reply.sourceCount))") }
     }
 }
 
