@@ -116,6 +116,10 @@ let package = Package(
             name: "vmclock-fuzz-sim-command",
             dependencies: ["FuzzSupport", "VMClockSimulation", "VMClockPage", "VMClockAccess"],
             path: "Sources/Fuzz/vmclock-fuzz-sim-command"),
+        .executableTarget(
+            name: "vmclock-fuzz-status-file",
+            dependencies: ["FuzzSupport", "VMClockDaemon"],
+            path: "Sources/Fuzz/vmclock-fuzz-status-file"),
         .testTarget(
             name: "VMClockPageTests",
             dependencies: [

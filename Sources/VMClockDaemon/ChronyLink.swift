@@ -9,6 +9,8 @@ import VMClockPage
 final class ChronyLink {
     enum Fact: Equatable {
         case resetAcknowledged(disruption: Int)
+        /// An attempt at the reset chronyd did not acknowledge (it is retried).
+        case resetFailed
         case tracking(correctionSeconds: Double, referenceAgeSeconds: Double)
         /// What chronyd says of VMCK, for the operator (once a second).
         case vmck(ChronydView)
@@ -64,6 +66,7 @@ final class ChronyLink {
             log.log(.notice, "chronyd acknowledged 'reset sources' for \(which)"
                     + (attempts > 1 ? " (attempt \(attempts))" : ""), metadata: JournalFields.messageID(.resetAcknowledged))
         case .resetFailed(let disruption, let attempts, let failure):
+            learn(.resetFailed)
             log.rateLimited("reset-failed", now: now, .error,
                             "chronyd has not acknowledged 'reset sources' for disruption \(disruption) (attempt \(attempts)): \(failure); holding, retrying every 5 s at most")
         case .selectionApplied(let selectable):

@@ -58,6 +58,8 @@ public struct DaemonCore: Sendable {
     /// The host announced maintenance (DISRUPTION_SOON or IMMINENT) and has
     /// not withdrawn it: a disruption is coming.
     public var maintenanceAnnounced: Bool { !announced.isEmpty }
+    /// Which of DISRUPTION_SOON and DISRUPTION_IMMINENT the page raises.
+    public var maintenanceFlags: PageFlags { announced }
 
     /// chronyd may select VMCK only while fresh samples flow.
     public var wantsSelectable: Bool { state == .tracking }

@@ -15,15 +15,18 @@ import VMClockPage
 public final class DaemonRunner {
     public private(set) var core: DaemonCore
     public private(set) var statistics = Statistics()
-    private let configuration: DaemonConfiguration
+    let configuration: DaemonConfiguration
     private let log: DaemonLog
-    private let reader: PageReader
+    let reader: PageReader
     private let delivery: SampleDelivery
     private let chrony: ChronyLink
     private var signals = SignalWatcher()
     private var waiting = LoopWait()
     private let identities: IdentityKeeper?
     private var socketDirectories: SocketDirectoryWatch
+    let publisher: StatePublisher
+    var recorder: StateRecorder
+    let process = ProcessIdentity.current()
     /// A sample has reached chronyd since the state became tracking.
     private var flowing = false
     /// Called after every look at the page (systemd status and watchdog).
@@ -54,6 +57,8 @@ public final class DaemonRunner {
         chrony = ChronyLink(configuration: configuration, log: log)
         socketDirectories = SocketDirectoryWatch(
             socketPaths: [configuration.refclockSocketPath, configuration.controlSocketPath])
+        publisher = StatePublisher(configuration: configuration, log: log)
+        recorder = StateRecorder(started: Self.moment())
         log.metadata = { [unowned self] in metadata() }
         if let stored = identities?.stored {
             log.log(.info, "page identity from an earlier run: marker \(stored.disruptionMarker); a change is a disruption")
@@ -85,14 +90,15 @@ public final class DaemonRunner {
             }
             if let directory = socketDirectories.deletedDirectory(now: now) {
                 log.log(.notice, "\(directory) was deleted and cannot be seen again from this process (chronyd stopped or died); stopping: vmclockd starts again with chronyd, and sees its new directory")
-                return .socketDirectoryDeleted(directory)
+                return stopping(.socketDirectoryDeleted(directory))
             }
             chrony.drive(wants, now: now, learn)
             identities?.keep(core.confirmedIdentity, now: now)
-            let deadline = min(schedule.nextLook, chrony.deadline(wants) ?? .max)
+            if publisher.isDue(now: now, changed: recorder.changed) { publish(now: now) }
+            let deadline = min(schedule.nextLook, chrony.deadline(wants) ?? .max, publisher.deadline ?? .max)
             let ready = waiting.wait(
                 control: chrony.descriptor, device: reader.notifications.descriptor, until: deadline, signals: &signals)
-            if let stop = handleSignals() { return stop }
+            if let stop = handleSignals() { return stopping(stop) }
             if let revents = ready.device, let message = reader.woke(revents: revents) { log.log(.notice, message) }
             chrony.service(readable: ready.control, now: SystemClock.monotonicNanoseconds(), learn)
         }
@@ -112,7 +118,10 @@ public final class DaemonRunner {
         if core.state != .tracking { flowing = false }
         guard sampleDue else { return }
         guard let sample = core.sample, let reading else {
-            if case .holding = core.state { statistics.samplesWithheld += 1 }
+            if let reason = core.state.holdReason {
+                statistics.samplesWithheld += 1
+                recorder.withheld(reason: reason.kind)
+            }
             return
         }
         // The page must still be the one the sample was computed from: a
@@ -124,6 +133,7 @@ public final class DaemonRunner {
         if delivery.deliver(sample, now: now) {
             lastSent = sample
             flowing = true
+            recorder.sent(sample, at: Self.moment(monotonic: now))
         }
         (statistics.samplesSent, statistics.samplesDroppedFull) = (delivery.counts.sent, delivery.counts.droppedFull)
         statistics.samplesUnsent = delivery.counts.unsent
@@ -133,6 +143,7 @@ public final class DaemonRunner {
         for effect in effects {
             switch effect {
             case .log(let event):
+                recorder.note(event, disruptionNumber: core.disruptions, at: Self.moment())
                 log.log(event.isWarning ? .warning : .notice, describe(event), metadata: JournalFields.messageID(event.messageID))
             case .makeStep(let correction):
                 log.log(.notice, "asking chronyd to step the clock: \(correction) s still to correct after the disruption")
@@ -166,10 +177,13 @@ public final class DaemonRunner {
         switch fact {
         case .resetAcknowledged(let disruption):
             core.resetAcknowledged(disruption: disruption)
+            recorder.resetAcknowledged(disruption: disruption, at: Self.moment())
         case .tracking(let correction, let age):
             perform(core.tracking(correctionSeconds: correction, referenceAgeSeconds: age, now: SystemClock.monotonicNanoseconds()))
-        case .vmck:
-            break
+        case .resetFailed:
+            recorder.resetFailed()
+        case .vmck(let view):
+            recorder.chronyd(Self.published(view))
         }
     }
 

@@ -33,6 +33,9 @@ public enum DaemonState: Equatable, Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// Every `name`, for metrics that list each state (0 or 1).
+    public static let names = ["starting", "tracking", "holding", "disruption-only"]
+
     /// A short name for status lines and journal fields.
     public var name: String {
         switch self {
@@ -109,6 +112,12 @@ public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
         case .settling: "settling"
         }
     }
+
+    /// Every `kind`, for metrics that list each reason (0 or 1).
+    public static let kinds = [
+        "device", "failing", "invalid", "busy", "no-time", "status", "no-bound", "bound", "calibrating", "period", "leap",
+        "reset-pending", "settling",
+    ]
 
     private static func ppm(_ value: Double) -> String {
         String(Double(Int((value * 10).rounded())) / 10)

@@ -15,30 +15,13 @@ public struct IdentityStore: Sendable {
 
     /// The identity an earlier run left; nil if none or unreadable.
     public func load() -> PageIdentity? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 256)
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count > 0 else { return nil }
-        return PageIdentity(line: String(decoding: buffer[..<count], as: UTF8.self))
+        guard case .success(let line) = AtomicFile.read(path, limit: 256), !line.isEmpty else { return nil }
+        return PageIdentity(line: line)
     }
 
     /// Replaces the stored identity; returns errno on failure.
     public func save(_ identity: PageIdentity) -> Int32? {
-        let temporary = path + ".new"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { return errno }
-        let bytes = Array(identity.line.utf8)
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd) == 0
-        close(fd)
-        guard written == bytes.count, synced, rename(temporary, path) == 0 else {
-            let error = errno
-            unlink(temporary)
-            return error
-        }
-        return nil
+        AtomicFile.replace(path, with: identity.line, mode: 0o640, sync: true)
     }
 }
 

@@ -21,6 +21,8 @@ struct NotificationWatch {
     init(override: NotificationSource? = nil) { self.override = override }
 
     var descriptor: Int32? { unsupported || paused || updated ? nil : source?.descriptor }
+    /// The loop learns of updates from the device, not only on its timer.
+    var isInUse: Bool { source != nil && !unsupported }
 
     /// A look is being taken: whatever woke it is handled, even if the look
     /// fails (a busy or vanished page must not make the loop look again at

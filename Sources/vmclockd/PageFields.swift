@@ -1,3 +1,4 @@
+import VMClockDaemon
 import VMClockPage
 
 /// Every page field under its ABI name, in page order, with a readable

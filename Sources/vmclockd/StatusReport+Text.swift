@@ -16,6 +16,7 @@ extension StatusReport {
             }
         }
         if let evaluation { lines += evaluation.textLines() }
+        if let daemon { lines += daemon.textLines() }
         return lines.joined(separator: "\n")
     }
 }
@@ -41,7 +42,7 @@ extension Evaluation {
     static func duration(_ ns: UInt64) -> String { "\(ns) ns" }
 }
 
-private func row(_ label: String, _ value: String) -> String {
+func row(_ label: String, _ value: String) -> String {
     label + String(repeating: " ", count: max(1, 42 - label.count)) + value
 }
 

@@ -1,9 +1,11 @@
 import VMClockAccess
+import VMClockDaemon
 import VMClockPage
 
 /// The result of `vmclockd status`, in the shape of its JSON schema
 /// (README: "status --json"). Keys are the page's ABI field names.
 struct StatusReport {
+    /// Bumped only on incompatible changes ("daemon" was added compatibly).
     static let schemaVersion = 1
 
     var schema = Self.schemaVersion
@@ -14,6 +16,7 @@ struct StatusReport {
     var reason: String?
     var page: PageFields?
     var evaluation: Evaluation?
+    var daemon: DaemonStatus?
 
     init(device: String) { self.device = device }
 
@@ -123,6 +126,7 @@ extension StatusReport {
             "schema": .from(schema), "device": .string(device), "read_method": .from(readMethod),
             "verdict": .string(verdict), "reason": .from(reason),
             "page": page?.json ?? .null, "evaluation": evaluation?.json ?? .null,
+            "daemon": daemon?.json ?? .null,
         ])
     }
 }

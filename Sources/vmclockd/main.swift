@@ -7,6 +7,7 @@ let commands: [(summary: CommandSummary, main: (ArraySlice<String>) -> Int32)] =
     (RunCommand.summary, RunCommand.main),
     (StatusCommand.summary, StatusCommand.main),
     (ChronyConfigCommand.summary, ChronyConfigCommand.main),
+    (WaitCommand.summary, WaitCommand.main),
 ]
 
 let overview = """

@@ -37,7 +37,7 @@ extension Bench {
         let countFile = "\(dir)/allocations.count"
         let preload = allocationCounter.map { ["/usr/bin/env", "LD_PRELOAD=\($0)", "VMCLOCKD_ALLOCATION_COUNT_FILE=\(countFile)"] } ?? []
         let options = ["--device", sim.pagePath, "--refclock-socket", chronyd.refclockPath, "--control-socket", chronyd.commandPath,
-                       "--state-file", "\(dir)/page-identity"]
+                       "--state-file", "\(dir)/page-identity", "--status-file", "\(dir)/status.json", "--metrics-file", "\(dir)/vmclockd.prom"]
         let log = "\(dir)/vmclockd.log"
         let daemon = try Child(name: "vmclockd", arguments: preload + [vmclockd, "run"] + options, stdout: .file(log), stderr: .file(log))
         defer { daemon.stop() }
@@ -49,7 +49,7 @@ extension Bench {
         if let packaged {
             let child = try Child(
                 name: "vmclockd (packaged)", arguments: [packaged, "run", "--device", sim.pagePath, "--refclock-socket", "\(dir)/packaged.sock",
-                                                         "--control-socket", "\(dir)/none/chronyd.sock", "--state-file", "none"],
+                                                         "--control-socket", "\(dir)/none/chronyd.sock", "--state-file", "none", "--status-file", "\(dir)/status.json", "--metrics-file", "\(dir)/vmclockd.prom"],
                 stdout: .file("\(dir)/packaged.log"), stderr: .file("\(dir)/packaged.log"))
             others.append(("vmclockd, packaged static binary (feeding a socket of the benchmark's)", child))
         }
@@ -152,7 +152,7 @@ extension Bench {
             let child = try Child(
                 name: "vmclockd (\(slug))",
                 arguments: [vmclockd, "run", "--device", sim.pagePath, "--refclock-socket", recorder.path,
-                            "--control-socket", "\(dir)/none/chronyd.sock", "--state-file", "none"]
+                            "--control-socket", "\(dir)/none/chronyd.sock", "--state-file", "none", "--status-file", "\(dir)/status.json", "--metrics-file", "\(dir)/vmclockd.prom"]
                     + (device.map { ["--notification-device", $0] } ?? []),
                 stdout: .file(log), stderr: .file(log))
             children.append((name, child))

@@ -36,7 +36,7 @@ extension Bench {
         client.timeoutMilliseconds = 200
         let log = "\(dir)/vmclockd.log"
         let options = ["--device", sim.pagePath, "--refclock-socket", chronyd.refclockPath, "--control-socket", chronyd.commandPath,
-                       "--state-file", "\(dir)/page-identity"]
+                       "--state-file", "\(dir)/page-identity", "--status-file", "\(dir)/status.json", "--metrics-file", "\(dir)/vmclockd.prom"]
         let tail = LogTail(path: log)
         let started = realtimeNanoseconds()
         let daemon = try startDaemon(options, log: log)

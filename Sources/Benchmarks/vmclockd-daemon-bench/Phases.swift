@@ -66,7 +66,7 @@ extension Bench {
         defer { sim.stop() }
         let recorder = try RefclockRecorder(path: "\(dir)/refclock.sock")
         let options = [
-            "--device", sim.pagePath, "--refclock-socket", recorder.path, "--state-file", "\(dir)/page-identity",
+            "--device", sim.pagePath, "--refclock-socket", recorder.path, "--state-file", "\(dir)/page-identity", "--status-file", "\(dir)/status.json", "--metrics-file", "\(dir)/vmclockd.prom",
             // No chronyd here: nothing in this phase talks to it.
             "--control-socket", "\(dir)/no-chronyd/chronyd.sock", "--interval", "\(interval)",
         ]
@@ -174,7 +174,7 @@ extension Bench {
             page: "\(dir)/vmclock0", settings: ["offset_ns=\(offsetNanoseconds)"], binary: simulator, stderr: .file("\(dir)/vmclock-sim.stderr"))
         defer { sim.stop() }
         let options = [
-            "--device", sim.pagePath, "--refclock-socket", "\(chronyDir)/vmclock.sock", "--state-file", "\(dir)/page-identity",
+            "--device", sim.pagePath, "--refclock-socket", "\(chronyDir)/vmclock.sock", "--state-file", "\(dir)/page-identity", "--status-file", "\(dir)/status.json", "--metrics-file", "\(dir)/vmclockd.prom",
             "--control-socket", "\(chronyDir)/cmd/chronyd.sock",
         ]
         let refclockLine = try chronyConfigLine(options, log: "\(dir)/chrony-config.out")

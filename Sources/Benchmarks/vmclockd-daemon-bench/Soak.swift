@@ -311,7 +311,7 @@ final class SoakRun {
         log = "\(dir)/vmclockd.log"
         tail = LogTail(path: log)
         let options = ["--device", sim.pagePath, "--refclock-socket", relay.path, "--control-socket", chronyd.commandPath,
-                       "--state-file", "\(dir)/page-identity"]
+                       "--state-file", "\(dir)/page-identity", "--status-file", "\(dir)/status.json", "--metrics-file", "\(dir)/vmclockd.prom"]
         daemon = try bench.startDaemon(options, log: log)
         bench.progress("soak: \(Int(seconds)) s, seed \(seed); chronyd 4.3 (pid \(chronyd.pid ?? -1), '\(line)'); relay \(relay.path) → \(chronyd.refclockPath); vmclockd \(options.joined(separator: " ")) (pid \(daemon.pid))")
     }

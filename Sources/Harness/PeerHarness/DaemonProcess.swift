@@ -28,19 +28,36 @@ public final class DaemonProcess {
         var arguments =
             [Products.vmclockd.path, "run", "--device", device, "--refclock-socket", refclockSocket,
              "--control-socket", controlSocket] + options
-        // Never the machine's /run/vmclockd: the identity is kept beside the log.
-        if !options.contains("--state-file") {
-            arguments += ["--state-file", logPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/") + "/page-identity"]
-        }
+        if !options.contains("--state-file") { arguments += ["--state-file", Self.beside(logPath, "page-identity")] }
         try self.init(arguments: arguments, logPath: logPath)
     }
 
-    /// Starts a daemon with exactly these arguments (also: a restart).
+    /// Starts a daemon with these arguments (also: a restart). Never the
+    /// machine's /run/vmclockd: what `run` publishes goes beside the log
+    /// unless the arguments say where.
     public init(arguments: [String], logPath: String) throws {
         self.logPath = logPath
+        var arguments = arguments
+        for (option, file) in [("--status-file", "status.json"), ("--metrics-file", "vmclockd.prom")]
+        where arguments.contains("run") && !arguments.contains(option) {
+            arguments += [option, Self.beside(logPath, file)]
+        }
         self.arguments = arguments
         tail = LogTail(path: logPath)
         child = try Child(name: "vmclockd", arguments: arguments, stdout: .file(logPath), stderr: .file(logPath))
+    }
+
+    /// `name` in the directory of `path`.
+    public static func beside(_ path: String, _ name: String) -> String {
+        path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/") + "/" + name
+    }
+
+    /// The status file `run` publishes (`vmclockd status --status-file`).
+    public var statusFilePath: String { value(of: "--status-file") ?? Self.beside(logPath, "status.json") }
+    public var metricsFilePath: String { value(of: "--metrics-file") ?? Self.beside(logPath, "vmclockd.prom") }
+
+    private func value(of option: String) -> String? {
+        arguments.firstIndex(of: option).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
     }
 
     public var pid: pid_t? { isRunning ? child.pid : nil }

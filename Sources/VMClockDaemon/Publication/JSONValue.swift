@@ -1,8 +1,9 @@
-/// A JSON document, written by hand: the daemon's binary carries no
-/// Foundation (its encoder alone is megabytes of resident memory for a
+/// A JSON document, written and read by hand: the daemon's binary carries no
+/// Foundation (its coders alone are megabytes of resident memory for a
 /// report of a few dozen keys). Objects print with sorted keys, two-space
-/// indentation and `"key" : value`, as `status --json` always has.
-enum JSONValue: Equatable {
+/// indentation and `"key" : value`, as `status --json` always has. Numbers
+/// are integers only: every value published is counted in units (ns).
+public enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     case integer(Int128)
@@ -10,10 +11,10 @@ enum JSONValue: Equatable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    static func from(_ value: (some BinaryInteger)?) -> JSONValue { value.map { .integer(Int128($0)) } ?? .null }
-    static func from(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+    public static func from(_ value: (some BinaryInteger)?) -> JSONValue { value.map { .integer(Int128($0)) } ?? .null }
+    public static func from(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
 
-    var text: String {
+    public var text: String {
         var out = ""
         write(to: &out, indent: "")
         return out

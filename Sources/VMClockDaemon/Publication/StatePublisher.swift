@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes the snapshot where readers find it: the status file (JSON) and
+/// the metrics file (Prometheus text), each replaced atomically. At once on
+/// a change an operator or `vmclockd wait` acts on, otherwise at most once a
+/// sample and once a second: the counts may lag by that much, ages are computed by the
+/// reader, and a file rewritten per sample (16 a second) would cost more
+/// than everything else the daemon does when idle. Mode 0644: they hold
+/// nothing that chronyd does not tell every local user (`chronyc tracking`
+/// and `sources` over 127.0.0.1), and node_exporter reads them as its own user.
+final class StatePublisher {
+    static let mode: mode_t = 0o644
+
+    private let statusPath: String?
+    private let metricsPath: String?
+    private let log: DaemonLog
+    private let intervalNanoseconds: Int64
+    private var nextDue: Int64 = 0
+
+    init(configuration: DaemonConfiguration, log: DaemonLog) {
+        (statusPath, metricsPath, self.log) = (configuration.statusFilePath, configuration.metricsFilePath, log)
+        intervalNanoseconds = max(1_000_000_000, Int64(configuration.sampleInterval * 1e9))
+    }
+
+    var isEnabled: Bool { statusPath != nil || metricsPath != nil }
+
+    /// When the next unforced publication falls due (for the loop's wait).
+    var deadline: Int64? { isEnabled ? nextDue : nil }
+
+    func isDue(now: Int64, changed: Bool) -> Bool { isEnabled && (changed || now >= nextDue) }
+
+    func publish(_ snapshot: DaemonSnapshot, now: Int64) {
+        nextDue = now + intervalNanoseconds
+        if let statusPath { write(statusPath, snapshot.json.text + "\n", what: "status", now: now) }
+        if let metricsPath { write(metricsPath, snapshot.metricsText, what: "metrics", now: now) }
+    }
+
+    /// On a clean stop: no file claims a running daemon.
+    func withdraw() {
+        for path in [statusPath, metricsPath].compactMap({ $0 }) { unlink(path) }
+    }
+
+    private func write(_ path: String, _ contents: String, what: String, now: Int64) {
+        if let error = AtomicFile.replace(path, with: contents, mode: Self.mode) {
+            log.rateLimited("publish-\(what)", now: now, .warning,
+                            "cannot write the \(what) file \(path): \(String(cString: strerror(error))); 'vmclockd status' and metrics will not show this daemon (check that its directory exists and is writable, or set \(what)-file)")
+        } else {
+            log.cleared("publish-\(what)")
+        }
+    }
+}

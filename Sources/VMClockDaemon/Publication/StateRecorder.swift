@@ -1,0 +1,65 @@
+/// What the daemon did, as the published state tells it: when the state
+/// began, the last sample, disruptions, resets, chronyd's view of VMCK.
+/// Fed by the runner as things happen; pure.
+struct StateRecorder {
+    typealias Moment = DaemonSnapshot.Moment
+    let started: Moment
+    private(set) var since: Moment
+    private(set) var lastSample: DaemonSnapshot.Sample?
+    private(set) var withheldByReason: [String: Int] = [:]
+    private(set) var disruptions: [String: Int] = [:]
+    private(set) var lastDisruption: DaemonSnapshot.Disruption?
+    private(set) var lastRestore: Moment?
+    private(set) var reset: DaemonSnapshot.Reset?
+    private(set) var resetFailures = 0
+    private(set) var chronyd: DaemonSnapshot.Chronyd?
+    /// Something an operator would want to see at once changed.
+    private(set) var changed = true
+
+    init(started: Moment) {
+        self.started = started
+        since = started
+    }
+
+    /// A logged event: a change of state (of kind: what `since` means), or a disruption.
+    mutating func note(_ event: DaemonEvent, disruptionNumber: Int, at moment: Moment) {
+        switch event {
+        case .stateChanged:
+            since = moment
+            changed = true
+        case .disruption(let kind, _, let marker, _, let whileAway):
+            disruptions[kind.name, default: 0] += 1
+            lastDisruption = .init(at: moment, kind: kind.name, marker: marker, whileAway: whileAway)
+            if kind == .snapshotRestore { lastRestore = moment }
+            reset = .init(disruption: disruptionNumber, requestedAt: moment, acknowledgedAt: nil)
+            changed = true
+        default: break
+        }
+    }
+
+    mutating func withheld(reason: String) { withheldByReason[reason, default: 0] += 1 }
+
+    mutating func sent(_ built: SampleBuilder.Built, at moment: Moment) {
+        lastSample = .init(at: moment, offsetNanoseconds: Int64(clamping: built.offsetNanoseconds), boundNanoseconds: built.boundNanoseconds)
+    }
+
+    /// chronyd acknowledged the reset for disruptions up to `disruption`.
+    mutating func resetAcknowledged(disruption: Int, at moment: Moment) {
+        guard var reset, reset.disruption <= disruption, reset.acknowledgedAt == nil else { return }
+        reset.acknowledgedAt = moment
+        self.reset = reset
+        changed = true
+    }
+
+    mutating func resetFailed() { resetFailures += 1 }
+
+    mutating func chronyd(_ view: DaemonSnapshot.Chronyd) {
+        if view.vmck?.selected != chronyd?.vmck?.selected || (view.unreachable == nil) != (chronyd?.unreachable == nil) {
+            changed = true
+        }
+        chronyd = view
+    }
+
+    /// Published: what changed is out.
+    mutating func published() { changed = false }
+}

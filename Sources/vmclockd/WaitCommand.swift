@@ -1,0 +1,68 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import VMClockAccess
+import VMClockDaemon
+
+struct WaitCommand: Command {
+    static let name = "wait"
+    static let abstract = "Wait until the daemon is tracking and chronyd follows VMCK (for boot scripts and database start-up)."
+    static let discussion = """
+        Reads the state the running daemon publishes (--status-file) every \(pollSeconds) s. The clock is good \
+        once the daemon is tracking (samples flow to chronyd) and chronyd, asked since tracking began, has \
+        selected VMCK as its reference. exit status: 0 the clock is good; 1 --timeout passed first (the \
+        reason is printed); 64 bad arguments.
+        """
+    static let pollSeconds = 0.2
+
+    var statusFile = DaemonConfiguration().statusFilePath ?? "/run/vmclockd/status.json"
+    var timeout: Double?
+
+    static var options: [Option<WaitCommand>] { [
+        Option("timeout", value: "seconds", help: "Give up after this many seconds (default: wait for as long as it takes).") {
+            (command: inout WaitCommand, value: String) throws(UsageError) in
+            let seconds = try OptionValue.double(value, "timeout")
+            guard seconds >= 0 else { throw UsageError("--timeout: '\(value)' must be at least 0 (seconds)") }
+            command.timeout = seconds
+        },
+        Option("status-file", value: "path", help: "Where the running daemon publishes its state.",
+               default: DaemonConfiguration().statusFilePath) { $0.statusFile = $1 },
+    ] }
+
+    func run() -> Int32 {
+        let start = SystemClock.monotonicNanoseconds()
+        let limit = timeout.map { start + Int64($0 * 1e9) }
+        while true {
+            let status = DaemonStatus(path: statusFile)
+            if let snapshot = status.snapshot, status.running, snapshot.clockIsGood {
+                print("the clock is good: \(Self.describe(snapshot))")
+                return 0
+            }
+            if let limit, SystemClock.monotonicNanoseconds() >= limit {
+                print("timed out after \(timeout ?? 0) s: \(Self.whyNot(status))")
+                return 1
+            }
+            var pause = timespec(tv_sec: 0, tv_nsec: Int(Self.pollSeconds * 1e9))
+            nanosleep(&pause, nil)
+        }
+    }
+
+    static func describe(_ s: DaemonSnapshot) -> String {
+        let offset = s.chronyd?.vmck.map { ", VMCK offset \($0.offsetNanoseconds) ns" } ?? ""
+        return "vmclockd tracking, chronyd has selected VMCK\(offset)"
+    }
+
+    /// What keeps the clock from being good, first thing first.
+    static func whyNot(_ status: DaemonStatus) -> String {
+        guard let s = status.snapshot, status.running else { return "vmclockd: \(status.problem ?? "not running")" }
+        guard s.state == "tracking" else {
+            return "vmclockd is \(s.state)" + (s.reasonText.map { ": \($0)" } ?? "")
+        }
+        if let why = s.chronyd?.unreachable { return "chronyd unreachable: \(why)" }
+        guard let chronyd = s.chronyd, chronyd.askedAt.monotonicNanoseconds >= s.since.monotonicNanoseconds else {
+            return "vmclockd is tracking; chronyd not asked about VMCK since"
+        }
+        guard let vmck = chronyd.vmck else { return "chronyd has no VMCK source" }
+        return "chronyd has not selected VMCK (its state: \(vmck.state))"
+    }
+}

@@ -1,0 +1,344 @@
+import Foundation
+import PeerHarness
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension LiveDevice {
+    /// What the running daemon publishes (`vmclockd status`, the metrics
+    /// file), field by field against what it did in a run with a real
+    /// chronyd: tracking, a hold, a disruption and its reset. The published
+    /// JSON is read with Foundation's parser, not the daemon's own, and
+    /// chronyd's view is checked against `chronyc sources`.
+    @Suite(.enabled(if: ChronyProcess.isAvailable, "needs root and /usr/sbin/chronyd"))
+    struct DaemonState {
+        static let offset = 3_200_000
+
+        @Test func statusShowsTrackingAHoldADisruptionAndItsAcknowledgedReset() throws {
+            let rig = try Rig(page: ["offset_ns=\(Self.offset)"], chronyd: .selectable, relay: true, interval: 0.0625)
+            defer { rig.stop() }
+            let chronyd = try #require(rig.chronyd)
+            let relay = try #require(rig.relay)
+            let daemon = rig.daemon
+            try #require(daemon.waitForLog(containing: "→ tracking", within: 10) != nil, "\(rig.report)")
+
+            // Tracking, and chronyd follows VMCK: the daemon says so once it has asked.
+            var view = try #require(published(rig) { $0.state?.chronyd?.vmck?.selected == true }, "\(rig.report)")
+            var state = try #require(view.state)
+            #expect(view.running)
+            #expect(state.pid == Int(daemon.pid ?? -1))
+            #expect(state.state == "tracking" && state.reason == nil)
+            #expect(state.device == rig.simulator.pagePath)
+            #expect(state.started <= state.since, "tracking began after the start")
+            let trackingLine = try #require(daemon.lines(containing: "→ tracking").first)
+            #expect(abs(Double(state.since - logStamp(trackingLine))) < 0.5e9, "since \(state.since) vs the log's \(trackingLine)")
+            let sample = try #require(state.lastSample)
+            #expect(abs(sample.offset - Self.offset) <= sample.bound, "offset \(sample.offset) ns ± \(sample.bound) vs \(Self.offset)")
+            #expect(sample.bound > 0 && sample.bound <= state.promise)
+            #expect(sample.at <= state.published)
+            let received = relay.samples.filter { Int($0.tvNanoseconds) <= state.published }.count
+            #expect(abs(state.samples.sent - received) <= 1, "published \(state.samples.sent) sent; the relay got \(received) by then")
+            #expect(state.samples.withheld == state.samples.withheldByReason.values.reduce(0, +))
+            #expect(state.disruptionsTotal == 0 && state.reset == nil)
+            let source = try #require(chronyd.sources())
+            #expect(source.state == "*", "chronyc sources: \(source)")
+            #expect(state.chronyd?.vmck?.state == "selected")
+            #expect(try metricsAgree(rig, "tracking", sent: nil))
+
+            // A hold: the host stops vouching for its time.
+            try rig.simulator.send("set clock_status=unreliable")
+            view = try #require(published(rig) { $0.state?.state == "holding" }, "\(rig.report)")
+            state = try #require(view.state)
+            #expect(state.reason == "status")
+            #expect(state.reasonText?.contains("clock_status") == true)
+            let withheld = try #require(published(rig) { ($0.state?.samples.withheldByReason["status"] ?? 0) > 0 })
+            #expect(withheld.state?.samples.withheld ?? 0 >= withheld.state?.samples.withheldByReason["status"] ?? 0)
+            let waited = try runVMClockd(["wait", "--timeout", "0.5", "--status-file", daemon.statusFilePath])
+            #expect(waited.status == 1, "wait during a hold: \(waited)")
+            #expect(waited.stdout.contains("vmclockd is holding"), "\(waited.stdout)")
+            try rig.simulator.send("set clock_status=synchronized")
+            try #require(published(rig) { $0.state?.state == "tracking" } != nil, "\(rig.report)")
+
+            // A disruption: counted, its reset asked and acknowledged, then tracking again.
+            let ack = try rig.simulator.send("disrupt step_ns=1000000")
+            let marker = try #require(ack["marker"].flatMap { UInt64($0) })
+            view = try #require(published(rig) {
+                $0.state?.reset?.acknowledged == true && $0.state?.state == "tracking"
+            }, "\(rig.report)")
+            state = try #require(view.state)
+            #expect(state.disruptionsTotal == 1 && state.disruptionsByKind == ["migration": 1])
+            let last = try #require(state.lastDisruption)
+            #expect(last.kind == "migration" && last.marker == marker && !last.whileAway)
+            #expect(state.disruptionMarker == marker)
+            let reset = try #require(state.reset)
+            #expect(reset.disruption == 1)
+            #expect(last.at <= reset.requested && reset.requested <= (reset.acknowledgedAt ?? 0))
+            #expect(daemon.lines(containing: "chronyd acknowledged 'reset sources' for disruption 1").count == 1)
+            #expect(state.lastRestore == nil)
+            #expect(state.since >= (reset.acknowledgedAt ?? .max), "tracking again only after the acknowledgement")
+            let after = try #require(published(rig) { ($0.state?.lastSample?.at ?? 0) > (reset.acknowledgedAt ?? .max) })
+            let resumed = try #require(after.state?.lastSample)
+            #expect(abs(resumed.offset - (Self.offset + 1_000_000)) <= resumed.bound, "after the +1 ms step: \(resumed.offset) ns")
+            #expect(try metricsAgree(rig, "tracking", sent: nil))
+            let metrics = try parseMetrics(String(contentsOfFile: daemon.metricsFilePath, encoding: .utf8))
+            #expect(metrics["vmclockd_disruptions_total{kind=\"migration\"}"] == 1)
+            #expect(metrics["vmclockd_chronyd_reset_pending"] == 0)
+            // Prometheus's own linter accepts the file: names, types, units, _total.
+            let linted = try runProgram(["/bin/sh", "-c", "\"$0\" check metrics < \"$1\"", promtoolPath, daemon.metricsFilePath])
+            #expect(linted.status == 0, "promtool check metrics: \(linted.stdout)\(linted.stderr)")
+
+            // Stopped: nothing claims a running daemon.
+            let stopped = daemon.stop()
+            #expect(stopped.exit == .status(0))
+            #expect(!FileManager.default.fileExists(atPath: daemon.statusFilePath))
+            #expect(!FileManager.default.fileExists(atPath: daemon.metricsFilePath))
+            let shown = try runVMClockd(["status", "--device", rig.simulator.pagePath, "--status-file", daemon.statusFilePath])
+            #expect(shown.stdout.contains("daemon") && shown.stdout.contains("not running"), "\(shown.stdout)")
+        }
+
+        /// A reset chronyd cannot acknowledge (it is not running) shows as
+        /// owed, with its failed attempts, until chronyd comes and acknowledges it.
+        @Test func anUnacknowledgedResetShowsAsOwedUntilChronydAcknowledgesIt() throws {
+            let rig = try Rig(page: ["offset_ns=\(Self.offset)"], chronyd: .later, relay: false, interval: 0.0625)
+            defer { rig.stop() }
+            try #require(published(rig) { $0.state?.state == "tracking" } != nil, "\(rig.report)")
+            try rig.simulator.send("disrupt")
+            // Calibrating again first, then waiting for chronyd alone.
+            let owed = try #require(published(rig) { ($0.state?.resetFailures ?? 0) > 0 && $0.state?.reason == "reset-pending" }, "\(rig.report)")
+            let state = try #require(owed.state)
+            #expect(state.reset?.disruption == 1 && state.reset?.acknowledged == false && state.reset?.acknowledgedAt == nil)
+            let failed = rig.daemon.lines(containing: "has not acknowledged 'reset sources' for disruption 1")
+            #expect(!failed.isEmpty, "the log says so too")
+            let metrics = try parseMetrics(String(contentsOfFile: rig.daemon.metricsFilePath, encoding: .utf8))
+            #expect(metrics["vmclockd_chronyd_reset_pending"] == 1)
+            #expect((metrics["vmclockd_chronyd_reset_failures_total"] ?? 0) >= 1)
+            let shown = try runVMClockd(["status", "--device", rig.simulator.pagePath, "--status-file", rig.daemon.statusFilePath])
+            #expect(shown.stdout.contains("NOT acknowledged yet"), "\(shown.stdout)")
+
+            _ = try rig.startChronyd()
+            let acknowledged = try #require(published(rig) { $0.state?.reset?.acknowledged == true }, "\(rig.report)")
+            #expect(acknowledged.state?.reset?.disruption == 1)
+            #expect(rig.daemon.lines(containing: "chronyd acknowledged 'reset sources' for disruption 1").count == 1)
+        }
+
+        /// A daemon killed without a chance to clean up leaves its file:
+        /// `status` must not show it as running.
+        @Test func aFileLeftByAKilledDaemonIsNotARunningDaemon() throws {
+            let rig = try Rig(page: ["offset_ns=\(Self.offset)"], chronyd: .none, relay: false, interval: 0.25)
+            defer { rig.stop() }
+            try #require(published(rig) { $0.state?.state == "tracking" } != nil, "\(rig.report)")
+            let pid = try #require(rig.daemon.pid)
+            kill(pid, SIGKILL)
+            try #require(eventually(within: 10) { !rig.daemon.isRunning })
+            #expect(FileManager.default.fileExists(atPath: rig.daemon.statusFilePath))
+            let view = try #require(try status(rig))
+            #expect(!view.running)
+            #expect(view.problem?.contains("pid \(pid) is gone") == true, "\(view.problem ?? "")")
+            let text = try runVMClockd(["status", "--device", rig.simulator.pagePath, "--status-file", rig.daemon.statusFilePath])
+            #expect(text.stdout.contains("not running: pid \(pid) is gone"), "\(text.stdout)")
+        }
+
+        /// chronyd's view of a VMCK it may not select (so it does not absorb
+        /// the offset into its virtual clock, -x): the offset the daemon sends,
+        /// with the daemon's sign, as `chronyc sources` shows it.
+        @Test func chronydsViewOfVMCKIsTheOffsetItMeasured() throws {
+            let rig = try Rig(page: ["offset_ns=\(Self.offset)"], chronyd: .noselect, relay: false, interval: 0.0625)
+            defer { rig.stop() }
+            let chronyd = try #require(rig.chronyd)
+            let view = try #require(published(rig) { ($0.state?.chronyd?.vmck?.error ?? 0) > 0 }, "\(rig.report)")
+            let vmck = try #require(view.state?.chronyd?.vmck)
+            #expect(!vmck.selected && vmck.state != "selected")
+            #expect(abs(vmck.measuredOffset - Self.offset) <= vmck.error, "\(vmck)")
+            #expect(abs(vmck.offset - Self.offset) <= vmck.error, "\(vmck)")
+            let source = try #require(chronyd.sources())
+            // chronyc prints chronyd's sign: the reference ahead is negative.
+            #expect(abs(source.measuredOffsetSeconds * 1e9 + Double(Self.offset)) <= Double(vmck.error), "chronyc \(source)")
+        }
+
+        // MARK: - vmclockd wait
+
+        @Test func waitReturnsOnceTrackingAndChronydFollowsVMCKAndNotBefore() throws {
+            let rig = try Rig(page: ["offset_ns=\(Self.offset)", "clock_status=unreliable"], chronyd: .selectable, relay: false, interval: 0.0625)
+            defer { rig.stop() }
+            let chronyd = try #require(rig.chronyd)
+            try #require(published(rig) { $0.state?.state == "holding" } != nil, "\(rig.report)")
+            let output = rig.dir.path("wait.out")
+            let waiting = try Child(name: "vmclockd wait", arguments: [Products.vmclockd.path, "wait", "--status-file", rig.daemon.statusFilePath],
+                                    stdout: .file(output), stderr: .file(output))
+            defer { _ = waiting.stop() }
+            // While the published state is a hold, wait has not returned.
+            for _ in 0..<5 {
+                let view = try #require(try status(rig))
+                try #require(view.state?.state == "holding")
+                #expect(!waiting.hasExited, "wait returned during a hold: \(readFile(output) ?? "")")
+                usleep(200_000)
+            }
+            try rig.simulator.send("set clock_status=synchronized")
+            try #require(eventually(within: 30) { waiting.hasExited }, "wait never returned\n\(rig.report)")
+            #expect(waiting.exit == .status(0), "\(readFile(output) ?? "")")
+            // What wait saw is what chronyd says, asked independently.
+            #expect(chronyd.sources()?.state == "*", "chronyc sources: \(chronyd.sources().map { "\($0)" } ?? "none")")
+            let view = try #require(try status(rig))
+            #expect(view.state?.state == "tracking")
+            #expect(readFile(output)?.contains("the clock is good") == true, "\(readFile(output) ?? "")")
+        }
+
+        @Test func waitTimesOutNamingWhatIsMissing() throws {
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            let absent = try runVMClockd(["wait", "--timeout", "0.3", "--status-file", dir.path("status.json")])
+            #expect(absent.status == 1)
+            #expect(absent.stdout.contains("timed out after 0.3 s") && absent.stdout.contains("not running"), "\(absent.stdout)")
+            let bad = try runVMClockd(["wait", "--timeout", "-1"])
+            #expect(bad.status == 64 && bad.stderr.contains("--timeout"), "\(bad)")
+
+            // A daemon with no chronyd: tracking, but nobody follows VMCK.
+            let rig = try Rig(page: ["offset_ns=\(Self.offset)"], chronyd: .none, relay: false, interval: 0.25)
+            defer { rig.stop() }
+            try #require(published(rig) { $0.state?.state == "tracking" && $0.state?.chronyd != nil } != nil, "\(rig.report)")
+            let waited = try runVMClockd(["wait", "--timeout", "0.5", "--status-file", rig.daemon.statusFilePath])
+            #expect(waited.status == 1)
+            #expect(waited.stdout.contains("chronyd unreachable"), "\(waited.stdout)")
+        }
+    }
+}
+
+// MARK: - reading what the daemon publishes, independently
+
+/// `vmclockd status --json`'s "daemon" object, read with Foundation.
+struct PublishedView {
+    var running: Bool
+    var problem: String?
+    var state: PublishedState?
+
+    init(_ object: [String: Any]) {
+        running = object["running"] as? Bool ?? false
+        problem = object["problem"] as? String
+        state = (object["state"] as? [String: Any]).map(PublishedState.init)
+    }
+}
+
+struct PublishedState {
+    struct Sample { var at: Int, offset: Int, bound: Int }
+    struct Samples { var sent: Int, withheld: Int, withheldByReason: [String: Int] }
+    struct Disruption { var at: Int, kind: String, marker: UInt64?, whileAway: Bool }
+    struct Reset { var disruption: Int, requested: Int, acknowledged: Bool, acknowledgedAt: Int? }
+    struct VMCK { var state: String, selected: Bool, offset: Int, measuredOffset: Int, error: Int }
+    struct Chronyd { var unreachable: String?, vmck: VMCK? }
+
+    var pid, started, since, published, promise: Int
+    var state, device: String
+    var reason, reasonText: String?
+    var disruptionMarker: UInt64?
+    var lastSample: Sample?
+    var samples: Samples
+    var disruptionsTotal: Int
+    var disruptionsByKind: [String: Int]
+    var lastDisruption: Disruption?
+    var lastRestore: Int?
+    var reset: Reset?
+    var resetFailures: Int
+    var chronyd: Chronyd?
+    var looks: Int
+
+    init(_ o: [String: Any]) {
+        func unix(_ value: Any?) -> Int? { ((value as? [String: Any])?["unix_ns"] as? NSNumber)?.intValue }
+        func int(_ value: Any?) -> Int { (value as? NSNumber)?.intValue ?? -1 }
+        func object(_ value: Any?) -> [String: Any]? { value as? [String: Any] }
+        pid = int(o["pid"])
+        started = unix(o["started"]) ?? -1
+        since = unix(o["since"]) ?? -1
+        published = unix(o["published"]) ?? -1
+        promise = int(o["promise_ns"])
+        state = o["state"] as? String ?? "?"
+        device = o["device"] as? String ?? "?"
+        reason = o["reason"] as? String
+        reasonText = o["reason_text"] as? String
+        disruptionMarker = (o["disruption_marker"] as? NSNumber)?.uint64Value
+        lastSample = object(o["last_sample"]).map { Sample(at: unix($0["at"]) ?? -1, offset: int($0["offset_ns"]), bound: int($0["bound_ns"])) }
+        let s = object(o["samples"]) ?? [:]
+        samples = Samples(sent: int(s["sent"]), withheld: int(s["withheld"]),
+                          withheldByReason: (s["withheld_by_reason"] as? [String: NSNumber] ?? [:]).mapValues(\.intValue))
+        let d = object(o["disruptions"]) ?? [:]
+        disruptionsTotal = int(d["total"])
+        disruptionsByKind = (d["by_kind"] as? [String: NSNumber] ?? [:]).mapValues(\.intValue)
+        lastDisruption = object(d["last"]).map {
+            Disruption(at: unix($0["at"]) ?? -1, kind: $0["kind"] as? String ?? "?",
+                       marker: ($0["marker"] as? NSNumber)?.uint64Value, whileAway: $0["while_away"] as? Bool ?? false)
+        }
+        lastRestore = unix(d["last_restore"])
+        reset = object(o["reset"]).map {
+            Reset(disruption: int($0["disruption"]), requested: unix($0["requested"]) ?? -1,
+                  acknowledged: $0["acknowledged"] as? Bool ?? false, acknowledgedAt: unix($0["acknowledged_at"]))
+        }
+        chronyd = object(o["chronyd"]).map { c in
+            Chronyd(unreachable: c["unreachable"] as? String, vmck: object(c["vmck"]).map {
+                VMCK(state: $0["state"] as? String ?? "?", selected: $0["selected"] as? Bool ?? false,
+                     offset: int($0["offset_ns"]), measuredOffset: int($0["measured_offset_ns"]), error: int($0["error_ns"]))
+            })
+        }
+        resetFailures = int(o["reset_failures"])
+        looks = int(o["looks"])
+    }
+}
+
+/// `vmclockd status --json` for the rig's page and daemon, its "daemon" part.
+func status(_ rig: Rig) throws -> PublishedView? {
+    let shown = try runVMClockd(["status", "--json", "--device", rig.simulator.pagePath, "--status-file", rig.daemon.statusFilePath])
+    guard let document = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any],
+          document["schema"] as? Int == 1, let daemon = document["daemon"] as? [String: Any] else { return nil }
+    return PublishedView(daemon)
+}
+
+/// The first published view that satisfies `condition`, within 20 s.
+func published(_ rig: Rig, _ condition: (PublishedView) -> Bool) throws -> PublishedView? {
+    var found: PublishedView?
+    _ = try eventually(within: 20, every: 0.1) {
+        guard let view = try status(rig), view.running, condition(view) else { return false }
+        found = view
+        return true
+    }
+    return found
+}
+
+/// The metrics file agrees with the status file written with it (the same
+/// look count), read until both come from one publication.
+func metricsAgree(_ rig: Rig, _ state: String, sent: Int?) throws -> Bool {
+    for _ in 0..<20 {
+        let metrics = try parseMetrics(String(contentsOfFile: rig.daemon.metricsFilePath, encoding: .utf8))
+        guard let view = try status(rig), let published = view.state else { continue }
+        guard metrics["vmclockd_looks_total"] == Double(published.looks) else { continue }
+        return metrics["vmclockd_state{state=\"\(state)\"}"] == 1
+            && metrics["vmclockd_samples_total{outcome=\"sent\"}"] == Double(published.samples.sent)
+            && metrics["vmclockd_samples_total{outcome=\"withheld\"}"] == Double(published.samples.withheld)
+            && metrics["vmclockd_disruptions_total{kind=\"migration\"}"] == Double(published.disruptionsByKind["migration"] ?? 0)
+    }
+    return false
+}
+
+/// Prometheus's promtool, put there by `.ci/deps` (.ci/promtool).
+let promtoolPath = ProcessInfo.processInfo.environment["VMCLOCKD_PROMTOOL"] ?? "/var/cache/vmclockd-tests/promtool/promtool"
+
+/// Sample lines of a text exposition: "name{labels}" → value.
+func parseMetrics(_ text: String) throws -> [String: Double] {
+    var values: [String: Double] = [:]
+    for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+        let parts = line.split(separator: " ")
+        try #require(parts.count == 2, "not a sample line: \(line)")
+        values[String(parts[0])] = Double(parts[1])
+    }
+    return values
+}
+
+/// The µs timestamp that starts each of the daemon's plain-text log lines
+/// ("2026-12-02T07:05:22.694847Z"), in ns since the epoch.
+func logStamp(_ line: String) -> Int {
+    let numbers = line.prefix { !$0.isWhitespace }.split(whereSeparator: { "-T:.Z".contains($0) }).compactMap { Int($0) }
+    guard numbers.count == 7 else { return 0 }
+    var civil = tm()
+    (civil.tm_year, civil.tm_mon, civil.tm_mday) = (Int32(numbers[0] - 1900), Int32(numbers[1] - 1), Int32(numbers[2]))
+    (civil.tm_hour, civil.tm_min, civil.tm_sec) = (Int32(numbers[3]), Int32(numbers[4]), Int32(numbers[5]))
+    return Int(timegm(&civil)) * 1_000_000_000 + numbers[6] * 1000
+}
