@@ -7,6 +7,7 @@ import VMClockPage
 
 struct ChronyConfigCommand: Command {
     static let name = "chrony-config"
+    static let readsConfigFile = true
     static let abstract = "Print the chrony.conf refclock line that matches these options."
     static let discussion = """
         With --from-page, the promise (precision, and the --max-error to run with) is proposed from \
@@ -16,9 +17,13 @@ struct ChronyConfigCommand: Command {
 
     var daemon = DaemonOptions()
     var fromPage = false
+    var writePath: String?
 
-    static var options: [Option<ChronyConfigCommand>] { DaemonOptions.options.map { .lifted($0, at: \.daemon) } + [
+    static var options: [Option<ChronyConfigCommand>] { [configOption] + DaemonOptions.options.map { .lifted($0, at: \.daemon) } + [
         Option(flag: "from-page", help: "Propose the promise from the page at --device instead of --max-error.") { $0.fromPage = true },
+        Option("write", value: "path", help: "Write chronyd's snippet there (replaced atomically, mode 0644) instead of printing the line.") {
+            $0.writePath = $1
+        },
     ] }
 
     func validate() throws(UsageError) { try daemon.validate() }
@@ -36,7 +41,21 @@ struct ChronyConfigCommand: Command {
                 return 1
             }
         }
-        print(configuration.chronyRefclockLine)
+        guard let writePath else {
+            print(configuration.chronyRefclockLine)
+            return 0
+        }
+        let snippet = """
+            # chronyd's side of vmclockd: the vmclock page as a reference clock.
+            # Written by `vmclockd chrony-config --write` from /etc/vmclockd.conf:
+            # change that file, not this one (it is written again before chronyd starts).
+            \(configuration.chronyRefclockLine)
+
+            """
+        if let error = AtomicFile.replace(writePath, with: snippet, mode: 0o644, sync: true) {
+            CommandLineText.printError("Error: cannot write \(writePath): \(String(cString: strerror(error)))")
+            return 1
+        }
         return 0
     }
 }

@@ -18,12 +18,17 @@ struct DaemonOptions {
     static var options: [Option<DaemonOptions>] {
         let defaults = DaemonConfiguration()
         typealias O = Option<DaemonOptions>
-        /// A number option that sets `path` (also the step threshold, kept apart for --no-step).
-        func number(_ name: String, _ value: String, _ help: String, _ path: WritableKeyPath<DaemonOptions, Double>) -> O {
-            O(name, value: value, help: help, default: "\(DaemonOptions()[keyPath: path])") {
+        /// A number option that sets `path` within `range` (also the step
+        /// threshold, kept apart for --no-step).
+        func number(_ name: String, _ value: String, _ help: String, _ path: WritableKeyPath<DaemonOptions, Double>,
+                    _ range: NumberRange) -> O {
+            O(name, value: value, help: help, default: NumberRange.format(DaemonOptions()[keyPath: path])) {
                 (options: inout DaemonOptions, text: String) throws(UsageError) in
-                options[keyPath: path] = try OptionValue.double(text, name)
+                options[keyPath: path] = try OptionValue.double(text, in: range)
             }
+        }
+        func seconds(_ lower: Double, _ includesLower: Bool, _ upper: Double) -> NumberRange {
+            NumberRange(lower: lower, includesLower: includesLower, upper: upper, unit: "seconds")
         }
         return [
             O("device", value: "path", help: "The vmclock device.", default: defaults.devicePath) { $0.configuration.devicePath = $1 },
@@ -35,19 +40,20 @@ struct DaemonOptions {
               help: "Where to bind the socket chronyd replies to (default: next to its command socket).") {
                 $0.configuration.controlReplySocketPath = $1
             },
-            number("interval", "seconds", "Seconds between samples sent to chronyd (1/16 to 16).", \.configuration.sampleInterval),
+            number("interval", "seconds", "Seconds between samples sent to chronyd (1/16 to 16).", \.configuration.sampleInterval,
+                   seconds(DaemonConfiguration.sampleIntervalRange.lowerBound, true, DaemonConfiguration.sampleIntervalRange.upperBound)),
             number("watch-interval", "seconds",
                    "Seconds between looks at the page (disruptions are seen within this); at most --interval.",
-                   \.configuration.watchInterval),
+                   \.configuration.watchInterval, seconds(0.001, true, DaemonConfiguration.sampleIntervalRange.upperBound)),
             number("max-error", "seconds",
                    "The promised maximum error, seconds: samples with a larger bound are withheld; chronyd's 'precision'.",
-                   \.configuration.maxError),
+                   \.configuration.maxError, seconds(0, false, 1)),
             O(flag: "allow-estimated-error", help: "Use the page's estimated error where it gives no maximum error.") {
                 $0.configuration.allowEstimatedError = true
             },
             number("settle-time", "seconds",
                    "Seconds the page must stay good and unchanged after a disruption before samples resume (0: none).",
-                   \.configuration.settleTime),
+                   \.configuration.settleTime, seconds(0, true, 3600)),
             O("state-file", value: "path",
               help: "Where to keep the page identity across restarts within a boot ('none': nowhere).",
               default: defaults.stateFilePath ?? "none") { $0.configuration.stateFilePath = $1 == "none" ? nil : $1 },
@@ -59,14 +65,14 @@ struct DaemonOptions {
               default: defaults.metricsFilePath ?? "none") { $0.configuration.metricsFilePath = $1 == "none" ? nil : $1 },
             number("period-tolerance-ppm", "ppm",
                    "Largest disagreement, ppm, between the page's period and the counter rate measured against CLOCK_MONOTONIC_RAW.",
-                   \.configuration.periodTolerancePPM),
+                   \.configuration.periodTolerancePPM, NumberRange(lower: 0, includesLower: false, upper: 100_000, unit: "ppm")),
             number("step-threshold", "seconds",
                    "After a disruption, ask chronyd to step when its remaining correction exceeds this many seconds.",
-                   \.stepThreshold),
+                   \.stepThreshold, seconds(0, false, 86_400)),
             O(flag: "no-step", help: "Never ask chronyd to step the clock.") { $0.noStep = true },
             O("tai-offset-sign", value: "sign", help: "How to read the sign of tai_offset_sec: auto, utc-minus-tai, tai-minus-utc.",
               default: TAIOffsetPolicy.automatic.rawValue) { (o: inout DaemonOptions, v: String) throws(UsageError) in
-                o.configuration.taiPolicy = try OptionValue.choice(v, "tai-offset-sign", TAIOffsetPolicy.allCases.map { ($0.rawValue, $0) })
+                o.configuration.taiPolicy = try OptionValue.choice(v, TAIOffsetPolicy.allCases.map { ($0.rawValue, $0) })
             },
             {
                 var seam = O("notification-device", value: "path",
@@ -79,17 +85,11 @@ struct DaemonOptions {
         ]
     }
 
+    /// What no single option can check: each range is checked as it is read.
     func validate() throws(UsageError) {
         let c = configuration
-        guard DaemonConfiguration.sampleIntervalRange.contains(c.sampleInterval) else {
-            throw UsageError("--interval must be between 1/16 and 16 seconds")
-        }
-        guard c.watchInterval >= 0.001, c.watchInterval <= c.sampleInterval else {
-            throw UsageError("--watch-interval must be between 0.001 s and --interval")
-        }
-        guard c.maxError > 0, c.maxError <= 1 else { throw UsageError("--max-error must be in (0, 1] seconds") }
-        guard c.settleTime >= 0, c.periodTolerancePPM > 0, stepThreshold > 0 else {
-            throw UsageError("--settle-time must be ≥ 0; --period-tolerance-ppm and --step-threshold > 0")
+        guard c.watchInterval <= c.sampleInterval else {
+            throw UsageError("watch-interval \(NumberRange.format(c.watchInterval)) must be at most interval \(NumberRange.format(c.sampleInterval)) (seconds): a look per sample at least")
         }
     }
 }

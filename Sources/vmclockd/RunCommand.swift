@@ -4,6 +4,7 @@ import VMClockService
 
 struct RunCommand: Command {
     static let name = "run"
+    static let readsConfigFile = true
     static let abstract = "Feed chronyd from the vmclock page; on a disruption, drop calibration, reset chronyd and hold."
     static let discussion = """
         Configure chronyd with the line `vmclockd chrony-config` prints (same options). \
@@ -19,10 +20,10 @@ struct RunCommand: Command {
     var daemon = DaemonOptions()
     var logLevel = Logger.Level.info
 
-    static var options: [Option<RunCommand>] { DaemonOptions.options.map { .lifted($0, at: \.daemon) } + [
+    static var options: [Option<RunCommand>] { [configOption] + DaemonOptions.options.map { .lifted($0, at: \.daemon) } + [
         Option("log-level", value: "level", help: "trace, debug, info, notice, warning, error or critical.",
                default: "info") { (command: inout RunCommand, value: String) throws(UsageError) in
-            command.logLevel = try OptionValue.choice(value, "log-level", Logger.Level.allCases.map { ($0.rawValue, $0) })
+            command.logLevel = try OptionValue.choice(value, Logger.Level.allCases.map { ($0.rawValue, $0) })
         },
     ] }
 

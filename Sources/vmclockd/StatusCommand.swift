@@ -4,6 +4,7 @@ import VMClockPage
 
 struct StatusCommand: Command {
     static let name = "status"
+    static let readsConfigFile = true
     static let abstract = "Show what the vmclock page says, the UTC it gives now, how far the system clock is from it, and what the running daemon is doing."
     static let discussion = StatusExit.help
 
@@ -14,6 +15,7 @@ struct StatusCommand: Command {
     var statusFile: String? = DaemonConfiguration().statusFilePath
 
     static var options: [Option<StatusCommand>] { [
+        configOption,
         Option("device", value: "path", help: "The vmclock device, or any file holding a page.",
                default: VMClockDevice.defaultPath) { $0.device = $1 },
         Option("status-file", value: "path", help: "Where the running daemon publishes its state ('none': show the page only).",
@@ -21,11 +23,11 @@ struct StatusCommand: Command {
         Option(flag: "json", help: "Print JSON (schema: see README, 'status --json').") { $0.json = true },
         Option("at-counter", value: "counter", help: "Evaluate at this counter reading instead of now (no system clock comparison).") {
             (command: inout StatusCommand, value: String) throws(UsageError) in
-            command.atCounter = try OptionValue.unsigned(value, "at-counter")
+            command.atCounter = try OptionValue.unsigned(value)
         },
         Option("tai-offset-sign", value: "sign", help: "How to read the sign of tai_offset_sec: auto, utc-minus-tai, tai-minus-utc.",
                default: TAIOffsetPolicy.automatic.rawValue) { (command: inout StatusCommand, value: String) throws(UsageError) in
-            command.taiPolicy = try OptionValue.choice(value, "tai-offset-sign", TAIOffsetPolicy.allCases.map { ($0.rawValue, $0) })
+            command.taiPolicy = try OptionValue.choice(value, TAIOffsetPolicy.allCases.map { ($0.rawValue, $0) })
         },
     ] }
 

@@ -6,6 +6,7 @@ import VMClockDaemon
 
 struct WaitCommand: Command {
     static let name = "wait"
+    static let readsConfigFile = true
     static let abstract = "Wait until the daemon is tracking and chronyd follows VMCK (for boot scripts and database start-up)."
     static let discussion = """
         Reads the state the running daemon publishes (--status-file) every \(pollSeconds) s. The clock is good \
@@ -19,11 +20,10 @@ struct WaitCommand: Command {
     var timeout: Double?
 
     static var options: [Option<WaitCommand>] { [
+        configOption,
         Option("timeout", value: "seconds", help: "Give up after this many seconds (default: wait for as long as it takes).") {
             (command: inout WaitCommand, value: String) throws(UsageError) in
-            let seconds = try OptionValue.double(value, "timeout")
-            guard seconds >= 0 else { throw UsageError("--timeout: '\(value)' must be at least 0 (seconds)") }
-            command.timeout = seconds
+            command.timeout = try OptionValue.double(value, in: NumberRange(lower: 0, includesLower: true, upper: 31_536_000, unit: "seconds"))
         },
         Option("status-file", value: "path", help: "Where the running daemon publishes its state.",
                default: DaemonConfiguration().statusFilePath) { $0.statusFile = $1 },

@@ -42,6 +42,10 @@ public final class DaemonProcess {
         where arguments.contains("run") && !arguments.contains(option) {
             arguments += [option, Self.beside(logPath, file)]
         }
+        // Nor the machine's /etc/vmclockd.conf.
+        if let run = arguments.firstIndex(of: "run"), !arguments.contains("--config") {
+            arguments.insert(contentsOf: ["--config", "none"], at: run + 1)
+        }
         self.arguments = arguments
         tail = LogTail(path: logPath)
         child = try Child(name: "vmclockd", arguments: arguments, stdout: .file(logPath), stderr: .file(logPath))

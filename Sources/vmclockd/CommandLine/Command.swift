@@ -8,6 +8,8 @@ protocol Command {
     static var abstract: String { get }
     static var discussion: String { get }
     static var options: [Option<Self>] { get }
+    /// Reads /etc/vmclockd.conf (or --config) before the command line.
+    static var readsConfigFile: Bool { get }
     init()
     /// Checks the options together, after parsing.
     func validate() throws(UsageError)
@@ -18,6 +20,13 @@ protocol Command {
 extension Command {
     static var discussion: String { "" }
     func validate() throws(UsageError) {}
+    static var readsConfigFile: Bool { false }
+
+    /// `--config`, for the help of commands that read the file.
+    static var configOption: Option<Self> {
+        Option("config", value: "path", help: "The config file ('none': none); the command line overrides it.",
+               default: ConfigFile.defaultPath) { _, _ in }
+    }
 
     /// Parses `arguments` (after the subcommand's name) and runs: help on
     /// -h/--help, a usage error on anything else it does not know (64).
@@ -28,7 +37,15 @@ extension Command {
                 print(help)
                 return 0
             }
-            try parse(arguments, into: &command)
+            var rest = Array(arguments)
+            if readsConfigFile {
+                let config = try ConfigFile.take(from: arguments)
+                rest = config.rest
+                if let path = config.path, let file = try ConfigFile.load(path, explicit: config.explicit) {
+                    try file.apply(to: &command, options)
+                }
+            }
+            try parse(rest[...], into: &command)
             try command.validate()
         } catch {
             CommandLineText.printError("Error: \(error)\nUsage: vmclockd \(name) [<options>]\n  See 'vmclockd \(name) --help'.")
@@ -50,7 +67,9 @@ extension Command {
                 continue
             }
             guard let value = inline ?? rest.popFirst() else { throw UsageError("--\(name) needs a value") }
-            try option.apply(&command, value)
+            do throws(UsageError) { try option.apply(&command, value) } catch {
+                throw UsageError("--\(name) '\(value)': \(error)")
+            }
         }
     }
 
