@@ -7,26 +7,41 @@ import VMClockPage
 
 struct ChronyConfigCommand: Command {
     static let name = "chrony-config"
-    static let readsConfigFile = true
-    static let abstract = "Print the chrony.conf refclock line that matches these options."
+    static let abstract = "Print (or write) the chrony.conf refclock line that matches these settings."
     static let discussion = """
-        With --from-page, the promise (precision, and the --max-error to run with) is proposed from \
-        the live page: the largest bound it justifies over 2 s of looks, page and read, times \
-        \(ProposedPromise.margin), rounded up to two significant digits.
+        The settings are run's: /etc/vmclockd.conf (see --config), then the options given. \
+        With --write the line goes into a file (replaced atomically, mode 0644) instead, which the \
+        package does before every chronyd start. With --from-page, the promise (precision, and the \
+        --max-error to run with) is proposed from the live page: the largest bound it justifies over \
+        2 s of looks, page and read, times \(ProposedPromise.margin), rounded up to two significant digits.
         """
 
     var daemon = DaemonOptions()
     var fromPage = false
     var writePath: String?
 
-    static var options: [Option<ChronyConfigCommand>] { [configOption] + DaemonOptions.options.map { .lifted($0, at: \.daemon) } + [
+    static var options: [Option<ChronyConfigCommand>] { DaemonOptions.options.map { .lifted($0, at: \.daemon) } + [
+        configOption,
         Option(flag: "from-page", help: "Propose the promise from the page at --device instead of --max-error.") { $0.fromPage = true },
-        Option("write", value: "path", help: "Write chronyd's snippet there (replaced atomically, mode 0644) instead of printing the line.") {
-            $0.writePath = $1
+        Option("write", value: "path", help: "Write the line, with a comment saying where it came from, to this file instead of printing it.") {
+            (command: inout ChronyConfigCommand, value: String) throws(UsageError) in command.writePath = try OptionValue.path(value)
         },
     ] }
 
-    func validate() throws(UsageError) { try daemon.validate() }
+    static let readsConfigFile = true
+
+    /// Where the settings came from, for the written file's comment.
+    var source = "the built-in defaults"
+
+    mutating func validate(_ settings: Settings) throws(UsageError) {
+        try daemon.validate(settings)
+        source = settings.sources
+        guard !(fromPage && writePath != nil) else {
+            // A proposal is for the operator to adopt in the settings; a file
+            // chronyd reads must say what the daemon will enforce.
+            throw UsageError("--from-page proposes a promise; it cannot be written: set max-error in /etc/vmclockd.conf instead")
+        }
+    }
 
     func run() -> Int32 {
         var configuration = daemon.resolved
@@ -45,15 +60,10 @@ struct ChronyConfigCommand: Command {
             print(configuration.chronyRefclockLine)
             return 0
         }
-        let snippet = """
-            # chronyd's side of vmclockd: the vmclock page as a reference clock.
-            # Written by `vmclockd chrony-config --write` from /etc/vmclockd.conf:
-            # change that file, not this one (it is written again before chronyd starts).
-            \(configuration.chronyRefclockLine)
-
-            """
-        if let error = AtomicFile.replace(writePath, with: snippet, mode: 0o644, sync: true) {
-            CommandLineText.printError("Error: cannot write \(writePath): \(String(cString: strerror(error)))")
+        do throws(ChronySnippet.WriteError) {
+            try ChronySnippet.write(ChronySnippet.text(line: configuration.chronyRefclockLine, source: source), to: writePath)
+        } catch {
+            CommandLineText.printError("Error: \(error)")
             return 1
         }
         return 0

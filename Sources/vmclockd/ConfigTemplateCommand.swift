@@ -1,32 +1,14 @@
-/// `vmclockd config-template`: /etc/vmclockd.conf with every key commented
-/// out at its default, made from the option table itself (the package
-/// ships its output), so the file can never list a key the daemon does not
-/// read or a default it does not have.
+/// `vmclockd config-template`: /etc/vmclockd.conf as the package ships it,
+/// every key with its help, commented out at its default. The same text as
+/// `run --config none --print-config`, made from the option table, so the
+/// file cannot list a key the daemon does not read or a default it lacks.
 struct ConfigTemplateCommand: Command {
     static let name = "config-template"
-    static let abstract = "Print a config file (/etc/vmclockd.conf) with every key at its default, commented out."
+    static let abstract = "Print /etc/vmclockd.conf as shipped: every key with its help, commented out at its default."
     static var options: [Option<ConfigTemplateCommand>] { [] }
 
     func run() -> Int32 {
-        print(Self.text, terminator: "")
+        print(ConfigFile.template(RunCommand.options.filter { ConfigFile.keys.contains($0.name) }, Settings()), terminator: "")
         return 0
-    }
-
-    static var text: String {
-        var out = """
-            # /etc/vmclockd.conf: read by `vmclockd run` (the service) and `vmclockd chrony-config`,
-            # which writes chronyd's refclock line from it before chronyd starts; `status` and `wait`
-            # read the keys they share. One `key = value` a line; the keys are the long options of
-            # `vmclockd run --help`, and the command line overrides this file. Flags take yes or no.
-            # After a change: systemctl restart chrony (vmclockd restarts with it, after it).
-            # Every key below is at its default.
-
-            """
-        for option in RunCommand.options where !option.hidden && option.name != "config" {
-            out += "\n" + CommandLineText.wrap(option.help, indent: 0).split(separator: "\n").map { "# \($0)\n" }.joined()
-            let value = option.valueName == nil ? "no" : (option.defaultText ?? "")
-            out += "#\(option.name) = \(value)\n"
-        }
-        return out
     }
 }

@@ -4,11 +4,11 @@ import VMClockService
 
 struct RunCommand: Command {
     static let name = "run"
-    static let readsConfigFile = true
     static let abstract = "Feed chronyd from the vmclock page; on a disruption, drop calibration, reset chronyd and hold."
     static let discussion = """
-        Configure chronyd with the line `vmclockd chrony-config` prints (same options). \
-        exit status: 0 stopped by SIGTERM or SIGINT; 1 could not start; 64 bad arguments; \
+        Settings come from /etc/vmclockd.conf (see --config, --print-config), then the command line. \
+        Configure chronyd with the line `vmclockd chrony-config` prints (same file and options). \
+        exit status: 0 stopped by SIGTERM or SIGINT; 1 could not start; 64 bad arguments or configuration; \
         75 the directory of chronyd's sockets was deleted while vmclockd could still see it (a \
         sandbox's bind mount: only a new process sees chronyd's new one; the unit starts one with chronyd). \
         SIGHUP reopens the device.
@@ -18,19 +18,29 @@ struct RunCommand: Command {
     static let socketDirectoryDeletedStatus: Int32 = 75
 
     var daemon = DaemonOptions()
-    var logLevel = Logger.Level.info
+    /// The chrony config file the package generates: if it has a refclock
+    /// line, it must be ours (chronyd was restarted after the settings changed).
+    var chronySnippet: String?
 
-    static var options: [Option<RunCommand>] { [configOption] + DaemonOptions.options.map { .lifted($0, at: \.daemon) } + [
-        Option("log-level", value: "level", help: "trace, debug, info, notice, warning, error or critical.",
-               default: "info") { (command: inout RunCommand, value: String) throws(UsageError) in
-            command.logLevel = try OptionValue.choice(value, Logger.Level.allCases.map { ($0.rawValue, $0) })
-        },
-    ] }
+    static var options: [Option<RunCommand>] {
+        DaemonOptions.options.map { .lifted($0, at: \.daemon) } + [
+            configOption, ConfigFile.printOption(),
+            Option("check-chrony-snippet", value: "path",
+                   help: "Refuse to start if this chrony config file has a refclock line other than the one these settings give (chronyd not restarted after a change).") {
+                (command: inout RunCommand, value: String) throws(UsageError) in command.chronySnippet = try OptionValue.path(value)
+            },
+        ]
+    }
 
-    func validate() throws(UsageError) { try daemon.validate() }
+    static let readsConfigFile = true
+
+    func validate(_ settings: Settings) throws(UsageError) {
+        try daemon.validate(settings)
+        if let chronySnippet { try ChronySnippet.check(chronySnippet, against: daemon.resolved.chronyRefclockLine) }
+    }
 
     func run() -> Int32 {
-        let level = logLevel
+        let level = daemon.logLevel
         let journal = JournalLogHandler.standardErrorIsJournal
         LoggingSystem.bootstrap { _ in
             var handler: any LogHandler = journal ? JournalLogHandler() : PlainTextLogHandler()

@@ -8,53 +8,73 @@ protocol Command {
     static var abstract: String { get }
     static var discussion: String { get }
     static var options: [Option<Self>] { get }
-    /// Reads /etc/vmclockd.conf (or --config) before the command line.
+    /// Reads `/etc/vmclockd.conf` before the command line: each key it has
+    /// an option of the same name for (`status` takes `device` and
+    /// `status-file`, `run` every key). `configOption` among `options` lets
+    /// `--config` choose another file or none.
     static var readsConfigFile: Bool { get }
     init()
     /// Checks the options together, after parsing.
     func validate() throws(UsageError)
+    /// The same, knowing where each value came from (messages that name two
+    /// keys; a generated file that says what it was made from).
+    mutating func validate(_ settings: Settings) throws(UsageError)
     /// Does the work; the process's exit status.
     func run() -> Int32
 }
 
 extension Command {
     static var discussion: String { "" }
-    func validate() throws(UsageError) {}
     static var readsConfigFile: Bool { false }
-
-    /// `--config`, for the help of commands that read the file.
-    static var configOption: Option<Self> {
-        Option("config", value: "path", help: "The config file ('none': none); the command line overrides it.",
-               default: ConfigFile.defaultPath) { _, _ in }
-    }
+    /// `--config <path>`, for the options of a command that reads the file.
+    static var configOption: Option<Self> { ConfigFile.configOption() }
+    func validate() throws(UsageError) {}
+    func validate(_ settings: Settings) throws(UsageError) { try validate() }
 
     /// Parses `arguments` (after the subcommand's name) and runs: help on
     /// -h/--help, a usage error on anything else it does not know (64).
+    /// Precedence: the defaults, then the config file, then the command line.
     static func main(_ arguments: ArraySlice<String>) -> Int32 {
         var command = Self()
+        var settings = Settings()
+        var printConfig = false
         do throws(UsageError) {
             if arguments.contains(where: { $0 == "-h" || $0 == "--help" }) {
                 print(help)
                 return 0
             }
-            var rest = Array(arguments)
+            let given = try parse(arguments)
             if readsConfigFile {
-                let config = try ConfigFile.take(from: arguments)
-                rest = config.rest
-                if let path = config.path, let file = try ConfigFile.load(path, explicit: config.explicit) {
-                    try file.apply(to: &command, options)
+                let chosen = given.last { $0.option.name == ConfigFile.configOptionName }?.value
+                if let file = try ConfigFile.load(path: chosen) {
+                    try file.apply(options, to: &command, settings: &settings)
+                    settings.configFile = file.path
                 }
             }
-            try parse(rest[...], into: &command)
-            try command.validate()
+            for (option, value) in given {
+                do throws(UsageError) {
+                    try option.apply(&command, value)
+                } catch {
+                    throw UsageError("--\(option.name)\(option.valueName == nil ? "" : " \(value)"): \(error)")
+                }
+                settings.record(option.name, value, from: "--\(option.name)")
+            }
+            try command.validate(settings)
+            printConfig = given.contains { $0.option.name == ConfigFile.printOptionName }
         } catch {
             CommandLineText.printError("Error: \(error)\nUsage: vmclockd \(name) [<options>]\n  See 'vmclockd \(name) --help'.")
             return 64
         }
+        if printConfig {
+            print(ConfigFile.template(options.filter { ConfigFile.keys.contains($0.name) }, settings), terminator: "")
+            return 0
+        }
         return command.run()
     }
 
-    static func parse(_ arguments: ArraySlice<String>, into command: inout Self) throws(UsageError) {
+    /// The options given, in order, each with its value (`yes` for a flag).
+    static func parse(_ arguments: ArraySlice<String>) throws(UsageError) -> [(option: Option<Self>, value: String)] {
+        var given: [(option: Option<Self>, value: String)] = []
         var rest = arguments[...]
         while let argument = rest.popFirst() {
             guard argument.hasPrefix("--") else { throw UsageError("unexpected argument '\(argument)'") }
@@ -63,14 +83,13 @@ extension Command {
             guard let option = options.first(where: { $0.name == name }) else { throw UsageError("unknown option '--\(name)'") }
             if option.valueName == nil {
                 guard inline == nil else { throw UsageError("--\(name) takes no value") }
-                try option.apply(&command, "")
+                given.append((option, "yes"))
                 continue
             }
             guard let value = inline ?? rest.popFirst() else { throw UsageError("--\(name) needs a value") }
-            do throws(UsageError) { try option.apply(&command, value) } catch {
-                throw UsageError("--\(name) '\(value)': \(error)")
-            }
+            given.append((option, value))
         }
+        return given
     }
 
     static var help: String {
@@ -107,7 +126,7 @@ enum CommandLineText {
     }
 
     /// Words wrapped at `width`, every line indented by `indent`.
-    static func wrap(_ text: String, indent: Int) -> String {
+    static func wrap(_ text: String, indent: Int, width: Int = CommandLineText.width) -> String {
         let pad = String(repeating: " ", count: indent)
         var lines: [String] = []
         var line = pad

@@ -1,15 +1,20 @@
-import SystemPackage
-import VMClockDaemon
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// `/etc/vmclockd.conf`: one `key = value` a line, keys the long names of
-/// `vmclockd run`'s options, `#` to the end of a line a comment, flags
-/// `yes` or `no`. Read by `run` and `chrony-config` (every key) and by
-/// `status` and `wait` (the keys they share), through the same option
-/// table as the command line, so a value means the same in both; the
-/// command line, read after it, overrides it. Unknown keys are errors: a
-/// typo must not be silently ignored.
+/// `/etc/vmclockd.conf`: the daemon's options in a file, so that `run` and
+/// `chrony-config` (chronyd's refclock line) read one source, and `status`
+/// and `wait` the keys they share with `run`. One
+/// `key = value` per line, the key an option's long name; `#` starts a
+/// comment, to the end of the line; flags take `yes` or `no`. A key the
+/// daemon does not know, a line that is not `key = value`, or a key given
+/// twice is an error: a typo must not be silently ignored.
 struct ConfigFile {
     static let defaultPath = "/etc/vmclockd.conf"
+    /// `--config none`: no file at all.
+    static let none = "none"
+    /// No config file is anywhere near this; a larger one is a wrong path.
+    static let sizeLimit = 65536
 
     struct Entry {
         var key: String
@@ -20,74 +25,120 @@ struct ConfigFile {
     let path: String
     let entries: [Entry]
 
-    /// `--config PATH|none` from the arguments, and the arguments without it.
-    static func take(from arguments: ArraySlice<String>) throws(UsageError) -> (path: String?, explicit: Bool, rest: [String]) {
-        var rest: [String] = []
-        var path: String? = defaultPath
-        var explicit = false
-        var iterator = arguments.makeIterator()
-        while let argument = iterator.next() {
-            if argument == "--config" {
-                guard let value = iterator.next() else { throw UsageError("--config needs a value") }
-                (path, explicit) = (value == "none" ? nil : value, true)
-            } else if argument.hasPrefix("--config=") {
-                let value = String(argument.dropFirst("--config=".count))
-                (path, explicit) = (value == "none" ? nil : value, true)
-            } else {
-                rest.append(argument)
-            }
+    /// Every key a config file may hold: the daemon's options (`run`'s, which
+    /// `chrony-config` shares). Other commands apply the few they need.
+    static var keys: [String] { DaemonOptions.options.filter { !$0.hidden }.map(\.name) }
+
+    /// Reads and checks the file at `path` (nil: the default path). nil when
+    /// there is no file to read: `none`, or the default path missing (the
+    /// built-in defaults then). A path given explicitly must exist.
+    static func load(path: String?, keys: [String] = ConfigFile.keys) throws(UsageError) -> ConfigFile? {
+        let explicit = path != nil
+        let path = path ?? defaultPath
+        if path == none { return nil }
+        guard !path.isEmpty else { throw UsageError("--config: must be a path or 'none', not empty") }
+        let text: String
+        switch read(path) {
+        case .success(let contents): text = contents
+        case .failure(let error):
+            if error.code == ENOENT, !explicit { return nil }
+            throw UsageError("\(path): cannot read the configuration file: \(error)")
         }
-        return (path, explicit, rest)
+        return try parse(text, path: path, keys: keys)
     }
 
-    /// Reads `path`; a missing file is no error unless it was named.
-    static func load(_ path: String, explicit: Bool) throws(UsageError) -> ConfigFile? {
-        let text: String
-        switch AtomicFile.read(path, limit: 64 * 1024) {
-        case .success(let contents): text = contents
-        case .failure(.noSuchFileOrDirectory) where !explicit: return nil
-        case .failure(let error): throw UsageError("cannot read the config file \(path): \(error)")
-        }
+    static func parse(_ text: String, path: String, keys: [String]) throws(UsageError) -> ConfigFile {
         var entries: [Entry] = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.prefix { $0 != "#" }.trimmingSpaces
-            guard !line.isEmpty else { continue }
-            guard let equals = line.firstIndex(of: "=") else {
-                throw UsageError("\(path):\(index + 1): '\(line)' is not 'key = value'")
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
+            let line = index + 1
+            let content = trimmed(raw.prefix { $0 != "#" })
+            if content.isEmpty { continue }
+            guard let equals = content.firstIndex(of: "=") else {
+                throw UsageError("\(path):\(line): '\(content)' is not a 'key = value' line")
             }
-            let key = line[..<equals].trimmingSpaces, value = line[line.index(after: equals)...].trimmingSpaces
-            guard !key.isEmpty else { throw UsageError("\(path):\(index + 1): '\(line)' has no key") }
-            entries.append(Entry(key: key, value: value, line: index + 1))
+            let key = trimmed(content[..<equals])
+            let value = trimmed(content[content.index(after: equals)...])
+            guard !key.isEmpty else { throw UsageError("\(path):\(line): '\(content)' is not a 'key = value' line") }
+            guard keys.contains(key) else {
+                throw UsageError("\(path):\(line): unknown key '\(key)'; the keys are: \(keys.joined(separator: ", "))")
+            }
+            if let earlier = entries.first(where: { $0.key == key }) {
+                throw UsageError("\(path):\(line): \(key) is already set on line \(earlier.line)")
+            }
+            guard !value.isEmpty else { throw UsageError("\(path):\(line): \(key) = (nothing): a value must follow '='") }
+            entries.append(Entry(key: key, value: value, line: line))
         }
         return ConfigFile(path: path, entries: entries)
     }
 
-    /// Applies every entry whose key is one of `options` (the command's) and
-    /// checks the rest are keys of `vmclockd run`.
-    func apply<Options>(to command: inout Options, _ options: [Option<Options>]) throws(UsageError) {
-        let known = RunCommand.options.filter { !$0.hidden }
+    /// Applies the entries that `options` has options of the same name for
+    /// (the others are another command's: `status` needs only the paths it
+    /// shares with `run`), recording where each came from.
+    func apply<T>(_ options: [Option<T>], to command: inout T, settings: inout Settings) throws(UsageError) {
         for entry in entries {
-            let place = "\(path):\(entry.line): \(entry.key) = \(entry.value)"
-            guard let definition = known.first(where: { $0.name == entry.key }) else {
-                throw UsageError("\(path):\(entry.line): unknown key '\(entry.key)' (the keys are the long options of 'vmclockd run --help')")
-            }
             guard let option = options.first(where: { $0.name == entry.key }) else { continue }
+            let origin = "\(path):\(entry.line)"
             do throws(UsageError) {
-                if definition.valueName == nil {
-                    if try OptionValue.yesNo(entry.value) { try option.apply(&command, "") }
-                } else {
-                    guard !entry.value.isEmpty else { throw UsageError("needs a value") }
-                    try option.apply(&command, entry.value)
-                }
+                try option.apply(&command, entry.value)
             } catch {
-                throw UsageError("\(place): \(error)")
+                throw UsageError("\(origin): \(entry.key) = \(entry.value): \(error)")
             }
+            settings.record(entry.key, entry.value, from: origin)
         }
+    }
+
+    // MARK: - reading (Glibc: no Foundation in the daemon)
+
+    struct ReadError: Error, CustomStringConvertible {
+        var code: Int32
+        var description: String { code == EFBIG ? "larger than \(ConfigFile.sizeLimit) bytes" : String(cString: strerror(code)) }
+    }
+
+    /// The whole file, up to `sizeLimit`.
+    static func read(_ path: String) -> Result<String, ReadError> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .failure(ReadError(code: errno)) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = Glibc.read(fd, &chunk, chunk.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                return .failure(ReadError(code: errno))
+            }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+            if bytes.count > sizeLimit { return .failure(ReadError(code: EFBIG)) }
+        }
+        return .success(String(decoding: bytes, as: UTF8.self))
+    }
+
+    private static func trimmed(_ text: Substring) -> String {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
+        guard let first = text.firstIndex(where: { !blank($0) }), let last = text.lastIndex(where: { !blank($0) }) else { return "" }
+        return String(text[first...last])
     }
 }
 
-extension Substring {
-    var trimmingSpaces: String {
-        String(drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed())
+/// What the command line and the config file set, and where: the last value
+/// of each key and its origin ("--max-error", "/etc/vmclockd.conf:4"), for
+/// messages that name both keys of a cross-key check and for --print-config.
+struct Settings {
+    private(set) var values: [String: (value: String, origin: String)] = [:]
+    /// The config file read, if any.
+    var configFile: String?
+
+    mutating func record(_ key: String, _ value: String, from origin: String) { values[key] = (value, origin) }
+
+    /// Where `key`'s value came from; "default" when nothing set it.
+    func origin(_ key: String) -> String { values[key]?.origin ?? "default" }
+
+    /// "/etc/vmclockd.conf and the command line", for what a generated file
+    /// says it was made from.
+    var sources: String {
+        let onCommandLine = values.contains { ConfigFile.keys.contains($0.key) && $0.value.origin.hasPrefix("--") }
+        let file = configFile ?? "the built-in defaults (no config file)"
+        return onCommandLine ? "\(file) and the command line" : file
     }
 }
