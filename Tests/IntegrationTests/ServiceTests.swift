@@ -4,7 +4,7 @@ import Testing
 
 extension LiveDevice {
     /// vmclockd under a (test) service manager: the sd_notify sequence on a
-    /// NOTIFY_SOCKET of the test's own, and the packaged files' agreement.
+    /// NOTIFY_SOCKET of the test's own. (The packaged files: PackagingFamily.)
     @Suite struct Service {
         @Test func notifiesReadyStatusWatchdogAndStopping() throws {
             let dir = try TemporaryDirectory()
@@ -55,20 +55,6 @@ extension LiveDevice {
             #expect(last.contains { $0.message == "STOPPING=1" })
             process.waitUntilExit()
             #expect(process.terminationStatus == 0)
-        }
-
-        @Test func packagedChronySnippetIsWhatTheServiceEnforces() throws {
-            let packaging = Products.repository.appendingPathComponent("packaging")
-            let unit = try String(contentsOf: packaging.appendingPathComponent("vmclockd.service"), encoding: .utf8)
-            let execStart = try #require(unit.split(separator: "\n").first { $0.hasPrefix("ExecStart=") })
-            let words = execStart.dropFirst("ExecStart=".count).split(separator: " ").map(String.init)
-            #expect(words.prefix(2) == ["/usr/sbin/vmclockd", "run"])
-            let generated = try runVMClockd(["chrony-config"] + words.dropFirst(2))
-            #expect(generated.status == 0)
-
-            let snippet = try String(contentsOf: packaging.appendingPathComponent("vmclockd-chrony.conf"), encoding: .utf8)
-            let refclockLines = snippet.split(separator: "\n").filter { $0.hasPrefix("refclock ") }.map(String.init)
-            #expect(refclockLines == [generated.stdout.trimmingCharacters(in: .whitespacesAndNewlines)])
         }
     }
 }
