@@ -48,6 +48,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Prometheus text exposition for node_exporter's textfile collector
     /// (replaced atomically; nil: not written).
     public var metricsFilePath: String? = "/run/vmclockd/vmclockd.prom"
+    /// Seconds between rewrites of both files when nothing a reader acts on
+    /// has changed (changes are published at once). Node_exporter is scraped
+    /// every 15 s or more; a rewrite a second cost over a third of the idle
+    /// daemon's CPU (BENCHMARKS.md).
+    public var publishInterval: Double = 10
     /// Wait for update notifications on this file instead of the device (a
     /// test seam: a real character device's poll() behind a page in a file).
     public var notificationDevicePath: String?

@@ -11,8 +11,11 @@ struct WaitCommand: Command {
     static let discussion = """
         Reads the state the running daemon publishes (--status-file) every \(pollSeconds) s. The clock is good \
         once the daemon is tracking (samples flow to chronyd) and chronyd, asked since tracking began, has \
-        selected VMCK as its reference. exit status: 0 the clock is good; 1 --timeout passed first (the \
-        reason is printed); 64 bad arguments.
+        selected VMCK as its reference. On a page with no clock data (QEMU's, Firecracker's) vmclockd \
+        gives chronyd no time, so it cannot say the clock is good: once chronyd has acknowledged the \
+        reset owed for the last disruption, wait exits 2 (chronyd's other sources decide: chronyc \
+        waitsync). exit status: 0 the clock is good; 1 --timeout passed first (the reason is printed); \
+        2 the page has no clock data; 64 bad arguments.
         """
     static let pollSeconds = 0.2
 
@@ -38,6 +41,11 @@ struct WaitCommand: Command {
                 print("the clock is good: \(Self.describe(snapshot))")
                 return 0
             }
+            if let snapshot = status.snapshot, status.running, snapshot.cannotVouch {
+                print("the page has no clock data: vmclockd gives chronyd no time, so it cannot vouch for the clock"
+                      + " (chronyd owes no reset; its other sources decide: chronyc waitsync)")
+                return 2
+            }
             if let limit, SystemClock.monotonicNanoseconds() >= limit {
                 print("timed out after \(timeout ?? 0) s: \(Self.whyNot(status))")
                 return 1
@@ -55,6 +63,7 @@ struct WaitCommand: Command {
     /// What keeps the clock from being good, first thing first.
     static func whyNot(_ status: DaemonStatus) -> String {
         guard let s = status.snapshot, status.running else { return "vmclockd: \(status.problem ?? "not running")" }
+        if s.resetPending { return "chronyd has not acknowledged the reset for disruption \(s.reset?.disruption ?? 0)" }
         guard s.state == "tracking" else {
             return "vmclockd is \(s.state)" + (s.reasonText.map { ": \($0)" } ?? "")
         }

@@ -202,6 +202,25 @@ extension LiveDevice {
             #expect(waited.status == 1)
             #expect(waited.stdout.contains("chronyd unreachable"), "\(waited.stdout)")
         }
+
+        @Test func waitOnAPageWithNoClockDataSaysSoOnceNoResetIsOwed() throws {
+            // QEMU's and Firecracker's pages: the daemon never tracks, so
+            // waiting for VMCK would hang a boot for ever.
+            let rig = try Rig(page: ["counter_id=invalid"], chronyd: .none, relay: false, interval: 0.25)
+            defer { rig.stop() }
+            try #require(published(rig) { $0.state?.state == "disruption-only" } != nil, "\(rig.report)")
+            let first = try runVMClockd(["wait", "--timeout", "5", "--status-file", rig.daemon.statusFilePath])
+            #expect(first.status == 2, "\(first)")
+            #expect(first.stdout.contains("no clock data") && first.stdout.contains("chronyc waitsync"), "\(first.stdout)")
+
+            // A disruption with no chronyd to acknowledge its reset: chronyd may
+            // still hold what the old host taught it, so wait keeps waiting.
+            try rig.simulator.send("disrupt")
+            try #require(published(rig) { $0.state?.reset?.acknowledged == false } != nil, "\(rig.report)")
+            let owed = try runVMClockd(["wait", "--timeout", "0.5", "--status-file", rig.daemon.statusFilePath])
+            #expect(owed.status == 1, "\(owed)")
+            #expect(owed.stdout.contains("has not acknowledged the reset for disruption 1"), "\(owed.stdout)")
+        }
     }
 }
 

@@ -56,7 +56,7 @@ extension DaemonSnapshot {
 
     private func chronydMetrics(_ out: inout MetricsWriter) {
         out.family("vmclockd_chronyd_reset_pending", .gauge, "1 while chronyd has not acknowledged the reset asked after a disruption.")
-        out.sample("vmclockd_chronyd_reset_pending", reset.map { $0.acknowledgedAt == nil ? 1 : 0 } ?? 0)
+        out.sample("vmclockd_chronyd_reset_pending", resetPending ? 1 : 0)
         out.family("vmclockd_chronyd_reset_failures_total", .counter, "Attempts at 'reset sources' that chronyd did not acknowledge.")
         out.sample("vmclockd_chronyd_reset_failures_total", Double(resetFailures))
         guard let chronyd else { return }

@@ -105,6 +105,15 @@ public struct DaemonSnapshot: Equatable, Sendable {
 
     public var disruptionsTotal: Int { disruptions.values.reduce(0, +) }
 
+    /// A reset was asked after a disruption and chronyd has not yet
+    /// acknowledged it: chronyd may still steer by what the old host taught it.
+    public var resetPending: Bool { reset.map { $0.acknowledgedAt == nil } ?? false }
+
+    /// The page carries no clock data, and chronyd owes no reset: vmclockd has
+    /// done all it can, and whether the clock is good is up to chronyd's
+    /// other sources. `vmclockd wait` says so rather than waiting for ever.
+    public var cannotVouch: Bool { state == DaemonState.disruptionOnly.name && !resetPending }
+
     /// The daemon is tracking and chronyd, asked since it began to, follows
     /// VMCK: the condition `vmclockd wait` waits for.
     public var clockIsGood: Bool {
