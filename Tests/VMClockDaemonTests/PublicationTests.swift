@@ -114,6 +114,40 @@ import VMClockPage
         #expect(recorder.disruptions == ["snapshot-restore": 1, "migration": 1])
     }
 
+    /// What is published at once rather than at the next refresh: chronyd
+    /// taking or dropping VMCK, reaching or losing it, and the first answer
+    /// since the state began (the one `wait` needs).
+    @Test func chronydsAnswerIsAChangeWhenItMattersToAReader() {
+        func view(asked: Int64, selected: Bool, unreachable: String? = nil) -> DaemonSnapshot.Chronyd {
+            let vmck = DaemonSnapshot.Chronyd.Source(state: selected ? "selected" : "selectable", offsetNanoseconds: 5,
+                                                     measuredOffsetNanoseconds: 5, errorNanoseconds: 100)
+            return .init(askedAt: Self.moment(asked), unreachable: unreachable, vmck: unreachable == nil ? vmck : nil)
+        }
+        var recorder = StateRecorder(started: Self.moment(0))
+        recorder.chronyd(view(asked: 1, selected: true))
+        recorder.published()
+        recorder.chronyd(view(asked: 2, selected: true))
+        #expect(!recorder.changed, "the same answer again waits for the refresh")
+        recorder.chronyd(view(asked: 3, selected: false))
+        #expect(recorder.changed, "VMCK dropped")
+        recorder.published()
+        recorder.chronyd(view(asked: 4, selected: false, unreachable: "no reply"))
+        #expect(recorder.changed, "chronyd lost")
+        recorder.published()
+
+        recorder.chronyd(view(asked: 5, selected: true))
+        recorder.published()
+        recorder.note(.stateChanged(from: .holding(.busy), to: .tracking), disruptionNumber: 0, at: Self.moment(6))
+        recorder.published()
+        recorder.chronyd(view(asked: 5, selected: true))
+        #expect(!recorder.changed, "asked before the state began: not what wait needs")
+        recorder.chronyd(view(asked: 7, selected: true))
+        #expect(recorder.changed, "the first answer asked since tracking began, VMCK still selected")
+        recorder.published()
+        recorder.chronyd(view(asked: 8, selected: true))
+        #expect(!recorder.changed)
+    }
+
     @Test func chronydOffsetsFarOutOfRangeAreClampedNotTrapped() {
         #expect(nanoseconds(.nan, .up) == 0)
         #expect(nanoseconds(1e300, .up) == .max)

@@ -54,7 +54,11 @@ struct StateRecorder {
     mutating func resetFailed() { resetFailures += 1 }
 
     mutating func chronyd(_ view: DaemonSnapshot.Chronyd) {
-        if view.vmck?.selected != chronyd?.vmck?.selected || (view.unreachable == nil) != (chronyd?.unreachable == nil) {
+        // The first answer since the state began is a change too: `wait`
+        // trusts only an answer given since tracking began.
+        let firstSinceState = view.askedAt.monotonicNanoseconds >= since.monotonicNanoseconds
+            && (chronyd?.askedAt.monotonicNanoseconds ?? .min) < since.monotonicNanoseconds
+        if view.vmck?.selected != chronyd?.vmck?.selected || (view.unreachable == nil) != (chronyd?.unreachable == nil) || firstSinceState {
             changed = true
         }
         chronyd = view
