@@ -39,7 +39,8 @@ extension DaemonStatus {
         let asked = " (asked \(seconds(age(chronyd.askedAt))) ago)"
         if let why = chronyd.unreachable { return "unreachable: \(why)" + asked }
         guard let vmck = chronyd.vmck else { return "has no VMCK source (is the refclock line in chrony.conf? see 'vmclockd chrony-config')" + asked }
-        return "VMCK \(vmck.state), offset \(signed(vmck.offsetNanoseconds)) ns ± \(vmck.errorNanoseconds) ns" + asked
+        guard let latest = vmck.latest else { return "VMCK \(vmck.state), no sample of it yet" + asked }
+        return "VMCK \(vmck.state), offset \(signed(latest.offsetNanoseconds)) ns ± \(latest.errorNanoseconds) ns, sample \(latest.ageSeconds) s old" + asked
     }
 
     private func when(_ moment: DaemonSnapshot.Moment) -> String {

@@ -56,7 +56,7 @@ struct WaitCommand: Command {
     }
 
     static func describe(_ s: DaemonSnapshot) -> String {
-        let offset = s.chronyd?.vmck.map { ", VMCK offset \($0.offsetNanoseconds) ns" } ?? ""
+        let offset = s.chronyd?.vmck?.latest.map { ", VMCK offset \($0.offsetNanoseconds) ns" } ?? ""
         return "vmclockd tracking, chronyd has selected VMCK\(offset)"
     }
 

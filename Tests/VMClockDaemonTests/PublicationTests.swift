@@ -25,7 +25,7 @@ import VMClockPage
         s.lastRestore = moment(50)
         s.reset = .init(disruption: 3, requestedAt: moment(90), acknowledgedAt: nil)
         s.resetFailures = 4
-        s.chronyd = .init(askedAt: moment(99), unreachable: "connection refused ✗", vmck: .init(state: "selected", offsetNanoseconds: Int64.min, measuredOffsetNanoseconds: 7, errorNanoseconds: 5))
+        s.chronyd = .init(askedAt: moment(99), unreachable: "connection refused ✗", vmck: .init(state: "selected", latest: .init(offsetNanoseconds: Int64.min, measuredOffsetNanoseconds: 7, errorNanoseconds: 5, ageSeconds: 3)))
         s.looks = 1600
         return s
     }
@@ -37,6 +37,14 @@ import VMClockPage
         var empty = Self.sample
         (empty.lastSample, empty.lastDisruption, empty.lastRestore, empty.reset, empty.chronyd) = (nil, nil, nil, nil, nil)
         #expect(try DaemonSnapshot(json: JSONValue(parsing: empty.json.text)) == empty)
+        // chronyd with no sample of VMCK: no offset is made up for it.
+        var noSample = Self.sample
+        noSample.chronyd?.vmck?.latest = nil
+        let noSampleText = noSample.json.text
+        #expect(noSampleText.contains("\"offset_ns\" : null") && noSampleText.contains("\"sample_age_s\" : null"), "\(noSampleText)")
+        #expect(try DaemonSnapshot(json: JSONValue(parsing: noSampleText)) == noSample)
+        #expect(!noSample.metricsText.contains("vmclockd_chronyd_vmck_offset_seconds"))
+        #expect(Self.sample.metricsText.contains("vmclockd_chronyd_vmck_offset_seconds"))
     }
 
     @Test func anotherSchemaIsRefusedByName() throws {
@@ -119,8 +127,7 @@ import VMClockPage
     /// since the state began (the one `wait` needs).
     @Test func chronydsAnswerIsAChangeWhenItMattersToAReader() {
         func view(asked: Int64, selected: Bool, unreachable: String? = nil) -> DaemonSnapshot.Chronyd {
-            let vmck = DaemonSnapshot.Chronyd.Source(state: selected ? "selected" : "selectable", offsetNanoseconds: 5,
-                                                     measuredOffsetNanoseconds: 5, errorNanoseconds: 100)
+            let vmck = DaemonSnapshot.Chronyd.Source(state: selected ? "selected" : "selectable", latest: nil)
             return .init(askedAt: Self.moment(asked), unreachable: unreachable, vmck: unreachable == nil ? vmck : nil)
         }
         var recorder = StateRecorder(started: Self.moment(0))

@@ -53,10 +53,11 @@ extension DaemonRunner {
         var published = DaemonSnapshot.Chronyd(askedAt: moment(monotonic: view.askedAtMonotonic), unreachable: nil, vmck: nil)
         switch view.outcome {
         case .source(let source):
-            published.vmck = .init(
-                state: source.state.name, offsetNanoseconds: nanoseconds(-source.latestOffsetSeconds, .toNearestOrAwayFromZero),
-                measuredOffsetNanoseconds: nanoseconds(-source.originalLatestOffsetSeconds, .toNearestOrAwayFromZero),
-                errorNanoseconds: UInt64(clamping: nanoseconds(source.latestErrorSeconds, .up)))
+            published.vmck = .init(state: source.state.name, latest: source.sinceSampleSeconds.map {
+                .init(offsetNanoseconds: nanoseconds(-source.latestOffsetSeconds, .toNearestOrAwayFromZero),
+                      measuredOffsetNanoseconds: nanoseconds(-source.originalLatestOffsetSeconds, .toNearestOrAwayFromZero),
+                      errorNanoseconds: UInt64(clamping: nanoseconds(source.latestErrorSeconds, .up)), ageSeconds: $0)
+            })
         case .noSource: break
         case .unreachable(let why): published.unreachable = why
         }

@@ -125,14 +125,17 @@ extension DaemonSnapshot.Chronyd.Source {
     var json: JSONValue {
         .object([
             "state": .string(state), "selected": .bool(selected),
-            "offset_ns": .from(offsetNanoseconds), "measured_offset_ns": .from(measuredOffsetNanoseconds),
-            "error_ns": .from(errorNanoseconds),
+            "offset_ns": .from(latest?.offsetNanoseconds), "measured_offset_ns": .from(latest?.measuredOffsetNanoseconds),
+            "error_ns": .from(latest?.errorNanoseconds), "sample_age_s": .from(latest?.ageSeconds),
         ])
     }
+    /// The four sample fields are null together: chronyd has no sample.
     init(_ r: JSONValue.Reader) throws(JSONValue.Mismatch) {
         state = try r.string("state")
-        offsetNanoseconds = try r.integer("offset_ns")
-        measuredOffsetNanoseconds = try r.integer("measured_offset_ns")
-        errorNanoseconds = try r.integer("error_ns")
+        let offset: Int64? = try r.optionalInteger("offset_ns")
+        latest = try offset.map { (offset) throws(JSONValue.Mismatch) in
+            Latest(offsetNanoseconds: offset, measuredOffsetNanoseconds: try r.integer("measured_offset_ns"),
+                   errorNanoseconds: try r.integer("error_ns"), ageSeconds: try r.integer("sample_age_s"))
+        }
     }
 }

@@ -64,7 +64,7 @@ extension DaemonSnapshot {
         out.sample("vmclockd_chronyd_reachable", chronyd.unreachable == nil ? 1 : 0)
         out.family("vmclockd_chronyd_vmck_selected", .gauge, "1 if chronyd had selected VMCK as its reference when last asked.")
         out.sample("vmclockd_chronyd_vmck_selected", chronyd.vmck?.selected == true ? 1 : 0)
-        guard let vmck = chronyd.vmck else { return }
+        guard let vmck = chronyd.vmck?.latest else { return }
         out.family("vmclockd_chronyd_vmck_offset_seconds", .gauge, "chronyd's latest measurement of VMCK's offset from the system clock.")
         out.sample("vmclockd_chronyd_vmck_offset_seconds", Double(vmck.offsetNanoseconds) / 1e9)
     }

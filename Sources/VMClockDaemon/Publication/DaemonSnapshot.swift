@@ -65,13 +65,21 @@ public struct DaemonSnapshot: Equatable, Sendable {
             /// chronyd's selection state: selected, selectable, unselected, falseticker, jittery, nonselectable.
             public var state: String
             public var selected: Bool { state == "selected" }
-            /// VMCK − system clock as chronyd sees it now: its latest
-            /// measurement, adjusted for what chronyd has corrected since
-            /// (chronyc's "Last sample" offset, with the daemon's sign).
-            public var offsetNanoseconds: Int64
-            /// The same measurement as it was taken.
-            public var measuredOffsetNanoseconds: Int64
-            public var errorNanoseconds: UInt64
+            /// chronyd's latest sample of VMCK; nil when it has none (a page
+            /// with no clock data, or before the first): no offset to show.
+            public var latest: Latest?
+
+            public struct Latest: Equatable, Sendable {
+                /// VMCK − system clock as chronyd sees it now: its latest
+                /// measurement, adjusted for what chronyd has corrected since
+                /// (chronyc's "Last sample" offset, with the daemon's sign).
+                public var offsetNanoseconds: Int64
+                /// The same measurement as it was taken.
+                public var measuredOffsetNanoseconds: Int64
+                public var errorNanoseconds: UInt64
+                /// Seconds since chronyd took it, when asked.
+                public var ageSeconds: UInt32
+            }
         }
     }
 
