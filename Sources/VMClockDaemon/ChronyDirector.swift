@@ -93,15 +93,16 @@ public struct ChronyDirector: Sendable {
         return nil
     }
 
-    /// The earliest time a retry or the VMCK query falls due (for the
-    /// loop's wait), if one waits. (Tracking rides on the looks, which are
-    /// more frequent while the state machine wants it.)
+    /// The earliest time a retry falls due (for the loop's wait), if one
+    /// waits. Tracking and a new round of the VMCK query ride on the looks
+    /// (16 a second at the defaults): waking for them on their own would
+    /// cost a wake-up a second for nothing a reader needs sooner.
     public func nextRetry(_ wants: Wants) -> Int64? {
         guard inFlight == nil else { return nil }
         let resetDue = wants.resetOwed != nil ? reset.notBefore : nil
         let selectionDue = appliedSelectable != wants.selectable ? selection.notBefore : nil
         // A round under way goes on at once.
-        let vmckDue = wants.asksVMCK ? (vmck.inRound ? 0 : vmck.due) : nil
+        let vmckDue: Int64? = wants.asksVMCK && vmck.inRound ? 0 : nil
         return earliest(earliest(resetDue, selectionDue), vmckDue)
     }
 

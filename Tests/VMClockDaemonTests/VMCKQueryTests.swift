@@ -139,7 +139,8 @@ import VMClockDaemon
         let failed = Self.exchange(&director, now: Self.second, unreachable)
         #expect(failed.sent == [.sourceData(index: 2)])
         #expect(failed.events == [.vmckSourceFailed(Self.down, askedAt: Self.second)])
-        #expect(director.nextRetry(Self.asking) == 2 * Self.second)
+        #expect(director.nextRetry(Self.asking) == nil, "a new round never wakes the loop: it rides on a look")
+        #expect(director.next(Self.asking, now: 2 * Self.second - 1) == nil)
         // Back: the index it knew is asked first.
         #expect(Self.exchange(&director, now: 2 * Self.second, Self.three).sent == [.sourceData(index: 2)])
     }
@@ -196,17 +197,21 @@ import VMClockDaemon
         #expect(sent == [.burst, .sourceCount, .sourceData(index: 0), .sourceData(index: 1), .sourceData(index: 2)])
     }
 
-    /// Driven by nextRetry alone (the loop sleeps until it): a round a
-    /// second after the last ended, each request of a search at once.
-    @Test func nextRetryWakesTheLoopForEachRoundAndThroughASearch() {
+    /// Driven as the loop drives it: it wakes at each look (every 62.5 ms)
+    /// and at nextRetry. A round starts at the first look a second after
+    /// the last ended, never on a wake-up of its own; each request of a
+    /// search goes out at once after the reply before it.
+    @Test func roundsRideOnTheLooksAndASearchGoesOnAtOnce() {
+        let look: Int64 = 62_500_000
         var director = Self.settled()
         var now: Int64 = 5
         var sent: [(at: Int64, command: ControlCommand)] = []
         while sent.count < 7 {
             guard let command = director.next(Self.asking, now: now) else {
+                let nextLook = (now / look + 1) * look
                 let wake = director.nextRetry(Self.asking)
-                #expect(wake.map { $0 > now } == true, "woken for nothing at \(now): \(String(describing: wake))")
-                now = wake ?? now + 1
+                #expect(wake == nil, "woken at \(String(describing: wake)) with no round under way")
+                now = min(wake ?? .max, nextLook)
                 continue
             }
             sent.append((now, command))
@@ -218,7 +223,14 @@ import VMClockDaemon
         }
         #expect(sent.map(\.command) == [.sourceCount, .sourceData(index: 0), .sourceData(index: 1)]
             + [ControlCommand](repeating: .sourceData(index: 2), count: 4))
+        // Each later round at the first look at or after a second past the
+        // reply that ended the last (each reply 1000 ns after its request).
         let s = Self.second
-        #expect(sent.map(\.at) == [5, 1005, 2005, 3005, 4005 + s, 5005 + 2 * s, 6005 + 3 * s])
+        let firstLook = { (t: Int64) in (t + look - 1) / look * look }
+        let second = firstLook(3005 + 1000 + s)
+        let third = firstLook(second + 1000 + s)
+        let fourth = firstLook(third + 1000 + s)
+        #expect(sent.map(\.at) == [5, 1005, 2005, 3005, second, third, fourth])
+        #expect(sent.dropFirst(4).allSatisfy { $0.at % look == 0 }, "rounds begin at looks: \(sent.map(\.at))")
     }
 }
