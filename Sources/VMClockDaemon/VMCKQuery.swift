@@ -1,11 +1,12 @@
 import ChronyClients
 
 /// What chronyd says of VMCK, asked at the first look a second after the
-/// last round, for the operator (never acted on). chronyd names sources only by their index in its list, so
-/// the first round asks `n_sources`, then `source_data i` from 0 until the
-/// refclock whose refid is VMCK; later rounds ask that index alone, and
-/// search again when it holds another source (chronyd restarted, sources
-/// added or removed). Pure, like the director it is part of.
+/// last round, for the operator (never acted on). chronyd names sources
+/// only by their index in its list, so the first round asks `n_sources`,
+/// then `source_data i` from 0 until the refclock whose refid is VMCK;
+/// later rounds ask that index alone, and search again when it holds
+/// another source (chronyd restarted, sources added or removed). Pure, like
+/// the director it is part of.
 struct VMCKQuery: Sendable {
     /// What a round ends with.
     enum Answer: Equatable, Sendable {
