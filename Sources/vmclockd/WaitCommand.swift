@@ -37,14 +37,16 @@ struct WaitCommand: Command {
         let limit = timeout.map { start + Int64($0 * 1e9) }
         while true {
             let status = DaemonStatus(path: statusFile)
-            if let snapshot = status.snapshot, status.running, snapshot.clockIsGood {
-                print("the clock is good: \(Self.describe(snapshot))")
-                return 0
-            }
-            if let snapshot = status.snapshot, status.running, snapshot.cannotVouch {
-                print("the page has no clock data: vmclockd gives chronyd no time, so it cannot vouch for the clock"
-                      + " (chronyd owes no reset; its other sources decide: chronyc waitsync)")
-                return 2
+            if let snapshot = status.snapshot, status.running {
+                if snapshot.clockIsGood {
+                    print("the clock is good: \(Self.describe(snapshot))")
+                    return 0
+                }
+                if snapshot.cannotVouch {
+                    print("the page has no clock data: vmclockd gives chronyd no time, so it cannot vouch for the clock"
+                          + " (chronyd owes no reset; its other sources decide: chronyc waitsync)")
+                    return 2
+                }
             }
             if let limit, SystemClock.monotonicNanoseconds() >= limit {
                 print("timed out after \(timeout ?? 0) s: \(Self.whyNot(status))")

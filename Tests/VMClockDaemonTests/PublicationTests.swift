@@ -131,28 +131,24 @@ import VMClockPage
             return .init(askedAt: Self.moment(asked), unreachable: unreachable, vmck: unreachable == nil ? vmck : nil)
         }
         var recorder = StateRecorder(started: Self.moment(0))
-        recorder.chronyd(view(asked: 1, selected: true))
-        recorder.published()
-        recorder.chronyd(view(asked: 2, selected: true))
-        #expect(!recorder.changed, "the same answer again waits for the refresh")
-        recorder.chronyd(view(asked: 3, selected: false))
-        #expect(recorder.changed, "VMCK dropped")
-        recorder.published()
-        recorder.chronyd(view(asked: 4, selected: false, unreachable: "no reply"))
-        #expect(recorder.changed, "chronyd lost")
-        recorder.published()
+        /// Hands the recorder one answer: whether it is published at once
+        /// (then it is, as the loop would).
+        func isChange(_ answer: DaemonSnapshot.Chronyd) -> Bool {
+            recorder.chronyd(answer)
+            defer { recorder.published() }
+            return recorder.changed
+        }
+        #expect(isChange(view(asked: 1, selected: true)), "the first answer")
+        #expect(!isChange(view(asked: 2, selected: true)), "the same answer again waits for the refresh")
+        #expect(isChange(view(asked: 3, selected: false)), "VMCK dropped")
+        #expect(isChange(view(asked: 4, selected: false, unreachable: "no reply")), "chronyd lost")
+        #expect(isChange(view(asked: 5, selected: true)), "chronyd back, VMCK selected")
 
-        recorder.chronyd(view(asked: 5, selected: true))
-        recorder.published()
         recorder.note(.stateChanged(from: .holding(.busy), to: .tracking), disruptionNumber: 0, at: Self.moment(6))
         recorder.published()
-        recorder.chronyd(view(asked: 5, selected: true))
-        #expect(!recorder.changed, "asked before the state began: not what wait needs")
-        recorder.chronyd(view(asked: 7, selected: true))
-        #expect(recorder.changed, "the first answer asked since tracking began, VMCK still selected")
-        recorder.published()
-        recorder.chronyd(view(asked: 8, selected: true))
-        #expect(!recorder.changed)
+        #expect(!isChange(view(asked: 5, selected: true)), "asked before the state began: not what wait needs")
+        #expect(isChange(view(asked: 7, selected: true)), "the first answer asked since tracking began, VMCK still selected")
+        #expect(!isChange(view(asked: 8, selected: true)))
     }
 
     @Test func chronydOffsetsFarOutOfRangeAreClampedNotTrapped() {

@@ -38,14 +38,12 @@ public final class DaemonProcess {
     public init(arguments: [String], logPath: String) throws {
         self.logPath = logPath
         var arguments = arguments
-        for (option, file) in [("--status-file", "status.json"), ("--metrics-file", "vmclockd.prom")]
-        where arguments.contains("run") && !arguments.contains(option) {
-            arguments += [option, Self.beside(logPath, file)]
-        }
-        // Counts as they change: the tests read them, and the default
-        // refresh (10 s) would only make them wait.
-        if arguments.contains("run") && !arguments.contains("--publish-interval") && !arguments.contains("--help") {
-            arguments += ["--publish-interval", "1"]
+        // Counts refreshed every second: the tests read them, and the
+        // default refresh (10 s) would only make them wait.
+        let published = [("--status-file", Self.beside(logPath, "status.json")),
+                         ("--metrics-file", Self.beside(logPath, "vmclockd.prom")), ("--publish-interval", "1")]
+        for (option, value) in published where arguments.contains("run") && !arguments.contains(option) {
+            arguments += [option, value]
         }
         // Nor the machine's /etc/vmclockd.conf.
         if let run = arguments.firstIndex(of: "run"), !arguments.contains("--config") {
