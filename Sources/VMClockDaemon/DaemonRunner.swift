@@ -126,15 +126,15 @@ public final class DaemonRunner {
         }
         // The page must still be the one the sample was computed from: a
         // marker change published since then must not let it out.
-        guard reading.isCurrent else {
-            statistics.samplesUnsent += 1
-            return
-        }
-        if delivery.deliver(sample, now: now) {
+        if !reading.isCurrent {
+            delivery.skipStale()
+        } else if delivery.deliver(sample, now: now) {
             lastSent = sample
             flowing = true
             recorder.sent(sample, at: Self.moment(monotonic: now))
         }
+        // One source for each count: the delivery's (a count kept here too
+        // once made the metric go down when the two were copied over).
         (statistics.samplesSent, statistics.samplesDroppedFull) = (delivery.counts.sent, delivery.counts.droppedFull)
         statistics.samplesUnsent = delivery.counts.unsent
     }

@@ -26,6 +26,10 @@ final class SampleDelivery {
         refclock = try RefclockSocket(path: configuration.refclockSocketPath)
     }
 
+    /// A sample computed but not sent because the page changed under it:
+    /// counted here, with every other unsent one, so the total only grows.
+    func skipStale() { counts.unsent += 1 }
+
     /// Sends `built` unless backing off; true if chronyd's socket took it.
     func deliver(_ built: SampleBuilder.Built, now: Int64) -> Bool {
         guard now >= retryAt else {

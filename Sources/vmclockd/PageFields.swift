@@ -9,14 +9,16 @@ struct PageFields {
         var name: String
         var value: Int128?
         var annotation: String?
+        /// A 64-bit field: written as a decimal string (JSONValue.exact).
+        var isWide: Bool
     }
 
     var fields: [Field]
     var flagNames: [String]
 
     init(_ page: VMClockPage) {
-        func field(_ name: String, _ value: (some BinaryInteger)?, _ note: String? = nil) -> Field {
-            Field(name: name, value: value.map { Int128($0) }, annotation: value == nil ? nil : note)
+        func field<T: FixedWidthInteger>(_ name: String, _ value: T?, _ note: String? = nil) -> Field {
+            Field(name: name, value: value.map { Int128($0) }, annotation: value == nil ? nil : note, isWide: T.bitWidth > 32)
         }
         let flags = page.flags
         fields = [
@@ -55,7 +57,7 @@ struct PageFields {
 
     var json: JSONValue {
         var members: [String: JSONValue] = ["flag_names": .array(flagNames.map(JSONValue.string))]
-        for field in fields { members[field.name] = .from(field.value) }
+        for field in fields { members[field.name] = field.isWide ? .exact(field.value) : .from(field.value) }
         return .object(members)
     }
 }

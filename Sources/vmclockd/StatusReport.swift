@@ -5,8 +5,10 @@ import VMClockPage
 /// The result of `vmclockd status`, in the shape of its JSON schema
 /// (README: "status --json"). Keys are the page's ABI field names.
 struct StatusReport {
-    /// Bumped only on incompatible changes ("daemon" was added compatibly).
-    static let schemaVersion = 1
+    /// Bumped only on incompatible changes ("daemon" was added compatibly;
+    /// 2: every 64-bit page field, the counter and the daemon's markers and
+    /// ns timestamps as decimal strings, exact where a double is not).
+    static let schemaVersion = 2
 
     var schema = Self.schemaVersion
     var device: String
@@ -134,7 +136,7 @@ extension StatusReport {
 extension Evaluation {
     var json: JSONValue {
         .object([
-            "counter": .from(counter), "time_type": .string(timeType),
+            "counter": .exact(counter), "time_type": .string(timeType),
             "tai_offset_convention": .from(taiOffsetConvention),
             "utc_seconds": .from(utcSeconds), "utc_nanoseconds": .from(utcNanoseconds),
             "max_error_ns": .from(maxErrorNs), "est_error_ns": .from(estErrorNs),

@@ -98,6 +98,29 @@ extension LiveDevice {
             #expect(shown.stdout.contains("daemon") && shown.stdout.contains("not running"), "\(shown.stdout)")
         }
 
+        /// What `status` says of chronyd is no older than the answer it
+        /// shows: once chronyd holds a sample of VMCK, the daemon's next
+        /// answer is published even when the refresh is an hour away, so
+        /// "no sample of it yet" does not stay on screen.
+        @Test func chronydsFirstSampleOfVMCKIsPublishedWithoutWaitingForTheRefresh() throws {
+            // A sample a second, 4 to a chronyd poll: chronyd's first sample of
+            // VMCK comes seconds after the first answer asked since tracking
+            // began (published at once, and saying "no sample of it yet").
+            let rig = try Rig(page: ["offset_ns=\(Self.offset)"], chronyd: .noselect, relay: false, interval: 1,
+                              options: ["--publish-interval", "3600"])
+            defer { rig.stop() }
+            let chronyd = try #require(rig.chronyd)
+            try #require(published(rig) { $0.state?.state == "tracking" } != nil, "\(rig.report)")
+            let sampled = eventually(within: 30, every: 0.1) { chronyd.sources()?.lastRxSeconds != nil }
+            try #require(sampled, "chronyd never took a sample of VMCK: \(String(describing: chronyd.sources()))")
+            // A missing sample reads as -1 here (null in the file).
+            let shown = try #require(published(rig) { ($0.state?.chronyd?.vmck?.error ?? -1) >= 0 }, "\(rig.report)")
+            let vmck = try #require(shown.state?.chronyd?.vmck)
+            #expect(abs(vmck.offset - Self.offset) <= max(vmck.error, 1_000_000), "chronyd's view: \(vmck)")
+            let text = try runVMClockd(["status", "--device", rig.simulator.pagePath, "--status-file", rig.daemon.statusFilePath])
+            #expect(!text.stdout.contains("no sample of it yet"), "\(text.stdout)")
+        }
+
         /// A reset chronyd cannot acknowledge (it is not running) shows as
         /// owed, with its failed attempts, until chronyd comes and acknowledges it.
         @Test func anUnacknowledgedResetShowsAsOwedUntilChronydAcknowledgesIt() throws {
@@ -263,7 +286,9 @@ struct PublishedState {
     var looks: Int
 
     init(_ o: [String: Any]) {
-        func unix(_ value: Any?) -> Int? { ((value as? [String: Any])?["unix_ns"] as? NSNumber)?.intValue }
+        // Schema 2 writes markers and ns timestamps as decimal strings.
+        func unix(_ value: Any?) -> Int? { ((value as? [String: Any])?["unix_ns"] as? String).flatMap { Int($0) } }
+        func marker(_ value: Any?) -> UInt64? { (value as? String).flatMap { UInt64($0) } }
         func int(_ value: Any?) -> Int { (value as? NSNumber)?.intValue ?? -1 }
         func object(_ value: Any?) -> [String: Any]? { value as? [String: Any] }
         pid = int(o["pid"])
@@ -275,7 +300,7 @@ struct PublishedState {
         device = o["device"] as? String ?? "?"
         reason = o["reason"] as? String
         reasonText = o["reason_text"] as? String
-        disruptionMarker = (o["disruption_marker"] as? NSNumber)?.uint64Value
+        disruptionMarker = marker(o["disruption_marker"])
         lastSample = object(o["last_sample"]).map { Sample(at: unix($0["at"]) ?? -1, offset: int($0["offset_ns"]), bound: int($0["bound_ns"])) }
         let s = object(o["samples"]) ?? [:]
         samples = Samples(sent: int(s["sent"]), withheld: int(s["withheld"]),
@@ -285,7 +310,7 @@ struct PublishedState {
         disruptionsByKind = (d["by_kind"] as? [String: NSNumber] ?? [:]).mapValues(\.intValue)
         lastDisruption = object(d["last"]).map {
             Disruption(at: unix($0["at"]) ?? -1, kind: $0["kind"] as? String ?? "?",
-                       marker: ($0["marker"] as? NSNumber)?.uint64Value, whileAway: $0["while_away"] as? Bool ?? false)
+                       marker: marker($0["marker"]), whileAway: $0["while_away"] as? Bool ?? false)
         }
         lastRestore = unix(d["last_restore"])
         reset = object(o["reset"]).map {
@@ -307,7 +332,7 @@ struct PublishedState {
 func status(_ rig: Rig) throws -> PublishedView? {
     let shown = try runVMClockd(["status", "--json", "--device", rig.simulator.pagePath, "--status-file", rig.daemon.statusFilePath])
     guard let document = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any],
-          document["schema"] as? Int == 1, let daemon = document["daemon"] as? [String: Any] else { return nil }
+          document["schema"] as? Int == 2, let daemon = document["daemon"] as? [String: Any] else { return nil }
     return PublishedView(daemon)
 }
 

@@ -47,8 +47,27 @@ import VMClockPage
         #expect(Self.sample.metricsText.contains("vmclockd_chronyd_vmck_offset_seconds"))
     }
 
+    /// jq 1.6 and JavaScript read JSON numbers as doubles: markers and ns
+    /// timestamps are decimal strings since schema 2, and a file schema 1
+    /// wrote (numbers: a daemon still running during an upgrade) still reads.
+    @Test func markersAndTimestampsAreExactStringsAndSchemaOneStillReads() throws {
+        let text = Self.sample.json.text
+        #expect(text.contains("\"schema\" : 2"))
+        #expect(text.contains("\"disruption_marker\" : \"18446744073709551615\""), "\(text)")
+        #expect(text.contains("\"marker\" : \"18446744073709551615\""))
+        #expect(text.contains("\"unix_ns\" : \"1796000100000000000\""))
+        #expect(text.contains("\"monotonic_ns\" : \"100000000000\""))
+        // Schema 1: the same document with every one of them a bare number.
+        var schemaOne = text.replacingFirst("\"schema\" : 2", with: "\"schema\" : 1")
+        for quoted in Set(text.split(separator: "\"").filter { !$0.isEmpty && $0.allSatisfy(\.isNumber) }) {
+            schemaOne = schemaOne.replacingOccurrences(of: "\"\(quoted)\"", with: String(quoted))
+        }
+        #expect(!schemaOne.contains("\"18446744073709551615\""))
+        #expect(try DaemonSnapshot(json: JSONValue(parsing: schemaOne)) == Self.sample)
+    }
+
     @Test func anotherSchemaIsRefusedByName() throws {
-        let text = Self.sample.json.text.replacingFirst("\"schema\" : 1", with: "\"schema\" : 7")
+        let text = Self.sample.json.text.replacingFirst("\"schema\" : 2", with: "\"schema\" : 7")
         #expect(throws: JSONValue.Mismatch.self) { try DaemonSnapshot(json: JSONValue(parsing: text)) }
         let missing = Self.sample.json.text.replacingFirst("\"looks\"", with: "\"lookz\"")
         do {
@@ -149,6 +168,32 @@ import VMClockPage
         #expect(!isChange(view(asked: 5, selected: true)), "asked before the state began: not what wait needs")
         #expect(isChange(view(asked: 7, selected: true)), "the first answer asked since tracking began, VMCK still selected")
         #expect(!isChange(view(asked: 8, selected: true)))
+    }
+
+    /// `status` words chronyd's view as its state and whether it has a
+    /// sample ("VMCK nonselectable, no sample of it yet"): a change of either
+    /// is published at once, so those words are never older than the answer
+    /// behind them; numbers that move with every answer wait for the refresh.
+    @Test func chronydsAnswerIsAChangeWhenWhatStatusSaysOfItChanges() {
+        func view(asked: Int64, state: String, offset: Int64?) -> DaemonSnapshot.Chronyd {
+            let latest = offset.map {
+                DaemonSnapshot.Chronyd.Source.Latest(offsetNanoseconds: $0, measuredOffsetNanoseconds: $0, errorNanoseconds: 9, ageSeconds: 1)
+            }
+            return .init(askedAt: Self.moment(asked), unreachable: nil, vmck: .init(state: state, latest: latest))
+        }
+        var recorder = StateRecorder(started: Self.moment(0))
+        func isChange(_ answer: DaemonSnapshot.Chronyd) -> Bool {
+            recorder.chronyd(answer)
+            defer { recorder.published() }
+            return recorder.changed
+        }
+        #expect(isChange(view(asked: 1, state: "nonselectable", offset: nil)), "the first answer")
+        #expect(!isChange(view(asked: 2, state: "nonselectable", offset: nil)))
+        #expect(isChange(view(asked: 3, state: "nonselectable", offset: 3_200_000)), "chronyd's first sample of VMCK")
+        #expect(!isChange(view(asked: 4, state: "nonselectable", offset: 3_200_400)), "only the offset moved")
+        #expect(isChange(view(asked: 5, state: "selectable", offset: 3_200_400)), "another selection state, VMCK still not selected")
+        #expect(isChange(view(asked: 6, state: "selectable", offset: nil)), "its samples dropped (a reset)")
+        #expect(isChange(.init(askedAt: Self.moment(7), unreachable: nil, vmck: nil)), "VMCK gone from chronyd's sources")
     }
 
     @Test func chronydOffsetsFarOutOfRangeAreClampedNotTrapped() {

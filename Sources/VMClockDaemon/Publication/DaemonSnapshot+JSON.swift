@@ -6,7 +6,7 @@ extension DaemonSnapshot {
             "schema": .from(Self.schemaVersion), "pid": .from(pid), "process_start_ticks": .from(processStartTicks),
             "published": published.json, "started": started.json, "device": .string(device),
             "state": .string(state), "reason": .from(reason), "reason_text": .from(reasonText), "since": since.json,
-            "promise_ns": .from(promiseNanoseconds), "disruption_marker": .from(disruptionMarker),
+            "promise_ns": .from(promiseNanoseconds), "disruption_marker": .exact(disruptionMarker),
             "last_sample": lastSample?.json ?? .null, "samples": samples.json,
             "disruptions": .object([
                 "total": .from(disruptionsTotal), "by_kind": .object(disruptions.mapValues { .from($0) }),
@@ -23,8 +23,8 @@ extension DaemonSnapshot {
     public init(json: JSONValue) throws(JSONValue.Mismatch) {
         let o = try JSONValue.Reader(json, at: "")
         let schema: Int = try o.integer("schema")
-        guard schema == Self.schemaVersion else {
-            throw .init(path: "schema", problem: "is \(schema); this vmclockd reads \(Self.schemaVersion)")
+        guard Self.readableSchemas.contains(schema) else {
+            throw .init(path: "schema", problem: "is \(schema); this vmclockd reads \(Self.readableSchemas.map(String.init).joined(separator: " and "))")
         }
         pid = try o.integer("pid")
         processStartTicks = try o.integer("process_start_ticks")
@@ -53,7 +53,7 @@ extension DaemonSnapshot {
 }
 
 extension DaemonSnapshot.Moment {
-    var json: JSONValue { .object(["unix_ns": .from(unixNanoseconds), "monotonic_ns": .from(monotonicNanoseconds)]) }
+    var json: JSONValue { .object(["unix_ns": .exact(unixNanoseconds), "monotonic_ns": .exact(monotonicNanoseconds)]) }
     init(_ r: JSONValue.Reader) throws(JSONValue.Mismatch) {
         unixNanoseconds = try r.integer("unix_ns")
         monotonicNanoseconds = try r.integer("monotonic_ns")
@@ -86,7 +86,7 @@ extension DaemonSnapshot.Samples {
 
 extension DaemonSnapshot.Disruption {
     var json: JSONValue {
-        .object(["at": at.json, "kind": .string(kind), "marker": .from(marker), "while_away": .bool(whileAway)])
+        .object(["at": at.json, "kind": .string(kind), "marker": .exact(marker), "while_away": .bool(whileAway)])
     }
     init(_ r: JSONValue.Reader) throws(JSONValue.Mismatch) {
         at = try .init(r.object("at"))

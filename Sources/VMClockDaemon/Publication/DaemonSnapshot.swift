@@ -3,7 +3,10 @@
 /// Plain values only, counted in integer units (ns), so the file it becomes
 /// reads back exactly. Schema: README, "The daemon's state".
 public struct DaemonSnapshot: Equatable, Sendable {
-    public static let schemaVersion = 1
+    /// 2: markers and ns timestamps as decimal strings (`JSONValue.exact`).
+    public static let schemaVersion = 2
+    /// A file left by the previous version (an upgrade) still reads.
+    public static let readableSchemas = 1...2
 
     /// A moment both ways: wall-clock time for people, CLOCK_MONOTONIC
     /// (system-wide, never stepped) for ages that a migration's step of the

@@ -30,10 +30,16 @@ extension JSONValue {
             return value == .null ? nil : try Reader(value, at: name(key))
         }
 
+        /// A JSON number, or a decimal string (how 64-bit values are written
+        /// since schema 2: `JSONValue.exact`), in range for `T`.
         public func integer<T: FixedWidthInteger>(_ key: String) throws(Mismatch) -> T {
-            guard case .integer(let raw) = try member(key), let value = T(exactly: raw) else {
-                throw Mismatch(path: name(key), problem: "not an integer in range for \(T.self)")
+            let value: T?
+            switch try member(key) {
+            case .integer(let raw): value = T(exactly: raw)
+            case .string(let text): value = T(text, radix: 10)
+            default: value = nil
             }
+            guard let value else { throw Mismatch(path: name(key), problem: "not an integer in range for \(T.self)") }
             return value
         }
 

@@ -13,6 +13,10 @@ public enum JSONValue: Equatable, Sendable {
 
     public static func from(_ value: (some BinaryInteger)?) -> JSONValue { value.map { .integer(Int128($0)) } ?? .null }
     public static func from(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+    /// A 64-bit value as a decimal string: jq 1.6 and JavaScript read JSON
+    /// numbers as doubles, exact only up to 2^53, and two disruption markers
+    /// that differ in the last digits would compare equal there.
+    public static func exact(_ value: (some BinaryInteger)?) -> JSONValue { value.map { .string(String($0)) } ?? .null }
 
     public var text: String {
         var out = ""

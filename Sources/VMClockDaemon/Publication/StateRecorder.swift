@@ -58,10 +58,22 @@ struct StateRecorder {
         // trusts only an answer given since tracking began.
         let firstSinceState = view.askedAt.monotonicNanoseconds >= since.monotonicNanoseconds
             && (chronyd?.askedAt.monotonicNanoseconds ?? .min) < since.monotonicNanoseconds
-        if view.vmck?.selected != chronyd?.vmck?.selected || (view.unreachable == nil) != (chronyd?.unreachable == nil) || firstSinceState {
-            changed = true
-        }
+        if firstSinceState || Self.says(view) != chronyd.map(Self.says) { changed = true }
         chronyd = view
+    }
+
+    /// What `status` says of chronyd's view in words, leaving out the
+    /// numbers that move with every answer: a change of it is published at
+    /// once, so a reader is never shown an answer older than the question
+    /// it could see (an offset or an age alone waits for the next refresh).
+    private static func says(_ view: DaemonSnapshot.Chronyd) -> Said {
+        Said(reachable: view.unreachable == nil, state: view.vmck?.state, hasSample: view.vmck?.latest != nil)
+    }
+
+    private struct Said: Equatable {
+        var reachable: Bool
+        var state: String?
+        var hasSample: Bool
     }
 
     /// Published: what changed is out.
