@@ -229,11 +229,17 @@ public struct TrackingReport: Sendable, Equatable {
     /// (positive when the system clock is slow; `chronyc tracking`'s "System time").
     public var currentCorrection: Double
     public var lastOffset: Double
+    /// 0 normal, 1 insert, 2 delete, 3 unsynchronised.
+    public var leapStatus: UInt16
+
+    /// chronyd steers by a reference: it has something to lose to a reset.
+    public var isSynchronised: Bool { leapStatus != 3 && referenceID != 0 }
 
     init?<Bytes: RandomAccessCollection<UInt8>>(bytes: Bytes, offset o: Int) where Bytes.Index == Int {
         // ref_id 4 · ip_addr 20 · stratum 2 · leap 2 · ref_time (12) · current_correction · last_offset …
         guard bytes.endIndex >= o + 76 else { return nil }
         referenceID = bigEndian(bytes, o)
+        leapStatus = bigEndian(bytes, o + 26)
         let high: UInt32 = bigEndian(bytes, o + 28)
         let low: UInt32 = bigEndian(bytes, o + 32)
         let nanoseconds: UInt32 = bigEndian(bytes, o + 36)

@@ -11,7 +11,7 @@ final class ChronyLink {
         case resetAcknowledged(disruption: Int)
         /// An attempt at the reset chronyd did not acknowledge (it is retried).
         case resetFailed
-        case tracking(correctionSeconds: Double, referenceAgeSeconds: Double)
+        case tracking(correctionSeconds: Double, referenceAgeSeconds: Double, synchronised: Bool)
         /// What chronyd says of VMCK, for the operator (once a second).
         case vmck(ChronydView)
     }
@@ -88,7 +88,7 @@ final class ChronyLink {
             // 2^63 s) says nothing of its age: no fact, and no trap.
             guard let seconds = Int64(exactly: tracking.referenceTime.rounded(.down)) else { break }
             let age = SystemClock.realtime().seconds(since: Timestamp(seconds: seconds, nanoseconds: 0))
-            learn(.tracking(correctionSeconds: tracking.currentCorrection, referenceAgeSeconds: age))
+            learn(.tracking(correctionSeconds: tracking.currentCorrection, referenceAgeSeconds: age, synchronised: tracking.isSynchronised))
         case .vmckSource(let report, let askedAt):
             learn(.vmck(ChronydView(askedAtMonotonic: askedAt, outcome: report.map { .source($0) } ?? .noSource)))
             // Informational: a line a minute at most, whatever the cause.

@@ -17,6 +17,13 @@ public struct DaemonCore: Sendable {
     public private(set) var sample: SampleBuilder.Built?
     /// `identity` came from an earlier run of the daemon, not from a page.
     private var identityFromBefore = false
+    /// No identity was left by an earlier run (the first start in this boot,
+    /// the state file removed or 'none'): a disruption while vmclockd was not
+    /// running cannot be ruled out until chronyd says whether it steers by
+    /// anything it could have learned before it.
+    private var startUnverified: Bool
+    /// When the first page was seen with the start unverified (monotonic).
+    private var verifyingSince: Int64?
     /// Set after a disruption until chronyd's correction has been checked.
     public private(set) var stepPending = false
     private var lost = false
@@ -41,6 +48,7 @@ public struct DaemonCore: Sendable {
         self.nativeCounter = nativeCounter
         identity = remembered
         identityFromBefore = remembered != nil
+        startUnverified = remembered == nil
         // Nothing was calibrated yet: the first good page needs no settling.
         needsSettle = false
     }
@@ -103,6 +111,7 @@ public struct DaemonCore: Sendable {
         if observation != .busy { busySince = nil }
         effects += move(to: next, now: now)
         effects += giveUpStepping(now: now)
+        effects += giveUpVerifying(now: now)
         return effects
     }
 
@@ -124,6 +133,8 @@ public struct DaemonCore: Sendable {
     ) -> [DaemonEffect] {
         disruptions += 1
         resetOwed = disruptions
+        // This reset covers whatever happened while vmclockd was away too.
+        startUnverified = false
         calibration.reset()
         needsSettle = configuration.settleTime > 0
         goodSince = nil
@@ -278,13 +289,19 @@ public struct DaemonCore: Sendable {
     // MARK: - stepping after a disruption
 
     /// Whether the runner should ask chronyd for its tracking report.
-    public var wantsTracking: Bool { stepPending && state == .tracking }
+    public var wantsTracking: Bool { (stepPending && state == .tracking) || isVerifyingStart }
+
+    /// A page was seen, no earlier run left its identity, and no reset has
+    /// been asked since: chronyd's tracking report decides.
+    public var isVerifyingStart: Bool { startUnverified && identity != nil }
 
     /// chronyd's tracking report, taken at `now` (monotonic) when its
-    /// reference was last updated `referenceAge` seconds earlier.
+    /// reference was last updated `referenceAge` seconds earlier;
+    /// `synchronised`: chronyd steers by a reference.
     public mutating func tracking(
-        correctionSeconds: Double, referenceAgeSeconds: Double, now: Int64
+        correctionSeconds: Double, referenceAgeSeconds: Double, synchronised: Bool, now: Int64
     ) -> [DaemonEffect] {
+        if isVerifyingStart, let identity { return verifyStart(identity, chronydSynchronised: synchronised) }
         guard stepPending, state == .tracking, let resumedAt, let threshold = configuration.stepThreshold else { return [] }
         let sinceResume = Double(now - resumedAt) * 1e-9
         // Only a correction chronyd computed from measurements taken after we
@@ -296,6 +313,28 @@ public struct DaemonCore: Sendable {
     }
 
     static let stepPatienceSeconds = 120.0
+
+    /// Without an identity from an earlier run, a migration while vmclockd
+    /// was stopped leaves nothing to compare. A chronyd that is synchronised
+    /// may steer by what it learned before such a migration: it is reset
+    /// once, as after any disruption. One that is not steers by nothing (a
+    /// reset keeps the frequency either way), so nothing is reset: the usual
+    /// case at boot, where chronyd has just started.
+    private mutating func verifyStart(_ identity: PageIdentity, chronydSynchronised: Bool) -> [DaemonEffect] {
+        startUnverified = false
+        guard chronydSynchronised else { return [.log(.startVerified)] }
+        return disrupt(.unverifiedStart, old: identity, new: identity, whileAway: true)
+    }
+
+    /// A chronyd that cannot be asked is not asked for ever.
+    private mutating func giveUpVerifying(now: Int64) -> [DaemonEffect] {
+        guard isVerifyingStart else { return [] }
+        let since = verifyingSince ?? now
+        verifyingSince = since
+        guard Double(now - since) * 1e-9 > Self.stepPatienceSeconds else { return [] }
+        startUnverified = false
+        return [.log(.startUnverifiable)]
+    }
 
     /// Stop asking chronyd once it has had long enough: an unreachable or
     /// never-updating chronyd must not be asked forever.

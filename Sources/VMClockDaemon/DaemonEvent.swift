@@ -19,10 +19,15 @@ public enum DaemonEvent: Equatable, Sendable {
     case maintenanceAnnounced(PageFlags)
     case pageFieldChanged(field: String, old: String, new: String)
     case stepSkipped(reason: String)
+    /// No identity from an earlier run, and chronyd steers by nothing: no reset needed.
+    case startVerified
+    /// No identity from an earlier run, and chronyd could not be asked.
+    case startUnverifiable
 
     public var isWarning: Bool {
         switch self {
-        case .disruption, .maintenanceAnnounced: true
+        case .disruption(let kind, _, _, _, _): kind != .unverifiedStart
+        case .maintenanceAnnounced, .startUnverifiable: true
         case .stateChanged(_, .holding(let reason)): ![.calibrating, .settling, .resetPending].contains(reason)
         default: false
         }
@@ -32,6 +37,10 @@ public enum DaemonEvent: Equatable, Sendable {
         switch self {
         case .stateChanged(let from, let to):
             "state \(from.label) → \(to.label)" + (to.holdReason.map { ": \($0)" } ?? "")
+        case .disruption(.unverifiedStart, _, let marker, _, _):
+            "no page identity from an earlier run (the first start in this boot, or the state file is gone or 'none') and chronyd is synchronised: "
+                + "a disruption while vmclockd was not running cannot be ruled out (marker now \(marker.map(String.init) ?? "?")); "
+                + "resetting chronyd once, holding until it acknowledges 'reset sources'"
         case .disruption(let kind, let old, let new, let generation, let whileAway):
             "disruption" + (whileAway ? " while vmclockd was not running" : "") + ": \(kind.rawValue); marker \(old) → \(new.map(String.init) ?? "?")"
                 + (generation.map { ", vm_generation_counter \($0)" } ?? "")
@@ -44,6 +53,11 @@ public enum DaemonEvent: Equatable, Sendable {
             "page \(field) changed: \(old) → \(new)"
         case .stepSkipped(let reason):
             "no step after the disruption: \(reason)"
+        case .startVerified:
+            "no page identity from an earlier run, and chronyd is not synchronised: it steers by nothing from before, so no reset is needed"
+        case .startUnverifiable:
+            "no page identity from an earlier run, and chronyd gave no tracking report within \(Int(DaemonCore.stepPatienceSeconds)) s: "
+                + "a disruption while vmclockd was not running would go unnoticed; check that chronyd's command socket is reachable (see control-socket)"
         }
     }
 }

@@ -178,8 +178,9 @@ public final class DaemonRunner {
         case .resetAcknowledged(let disruption):
             core.resetAcknowledged(disruption: disruption)
             recorder.resetAcknowledged(disruption: disruption, at: Self.moment())
-        case .tracking(let correction, let age):
-            perform(core.tracking(correctionSeconds: correction, referenceAgeSeconds: age, now: SystemClock.monotonicNanoseconds()))
+        case .tracking(let correction, let age, let synchronised):
+            perform(core.tracking(correctionSeconds: correction, referenceAgeSeconds: age, synchronised: synchronised,
+                                  now: SystemClock.monotonicNanoseconds()))
         case .resetFailed:
             recorder.resetFailed()
         case .vmck(let view):

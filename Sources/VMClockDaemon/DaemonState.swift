@@ -131,6 +131,8 @@ public enum DisruptionKind: String, Sendable, Equatable {
     case counterChanged = "counter_id changed"
     case pageReinitialised = "page re-initialised (size or version changed)"
     case deviceGone = "device gone or page invalid"
+    /// No identity from an earlier run and chronyd synchronised: reset once.
+    case unverifiedStart = "no page identity from an earlier run while chronyd is synchronised"
 }
 
 /// The fields whose change means "everything learned about the counter is void".

@@ -120,5 +120,37 @@ extension LiveDevice {
             #expect(third.lines(containing: "disruption while").count == 1, "\(third.log)")
             #expect(third.lines(containing: "chronyd acknowledged 'reset sources'").count == 1, "\(third.log)")
         }
+
+        /// With no identity left by an earlier run (a purge and reinstall,
+        /// `systemctl clean`, `--state-file none`), a migration while the
+        /// daemon was stopped cannot be told from none: a chronyd that steers
+        /// by what it learned is reset once; a fresh one, which steers by
+        /// nothing yet, is not.
+        @Test func withNoStoredIdentityASynchronisedChronydIsResetOnceAndAFreshOneIsNot() throws {
+            let rig = try Rig(page: ["offset_ns=3200000"], chronyd: .selectable, relay: false, interval: Self.interval)
+            defer { rig.stop() }
+            let chronyd = try #require(rig.chronyd)
+            let daemon = rig.daemon
+            // The first start: chronyd has just started and is not synchronised.
+            try #require(daemon.waitForLog(containing: "chronyd is not synchronised", within: 10) != nil, "\(rig.report)")
+            try #require(daemon.waitForLog(containing: "→ tracking", within: 10) != nil, "\(rig.report)")
+            try #require(eventually(within: 20) { Self.selected(chronyd) }, "VMCK never selected\n\(rig.report)")
+            #expect(daemon.lines(containing: "reset sources").isEmpty, "\(daemon.log)")
+            daemon.stop()
+
+            // The identity is gone, and the host migrates while no daemon runs.
+            try FileManager.default.removeItem(atPath: rig.dir.path("page-identity"))
+            try rig.simulator.send("disrupt step_ns=1000000")
+            let again = try DaemonProcess(arguments: daemon.arguments, logPath: rig.dir.path("second.log"))
+            defer { again.stop() }
+            let line = again.waitForLog(containing: "no page identity from an earlier run", within: 10)
+            #expect(line?.contains("chronyd is synchronised") == true, "\(again.log)")
+            #expect(again.waitForLog(containing: "chronyd acknowledged 'reset sources' for disruption 1", within: 10) != nil, "\(again.log)")
+            #expect(again.waitForLog(containing: "→ tracking", within: 10) != nil, "\(again.log)")
+            let view = try #require(published(rig) { $0.state?.disruptionsByKind["unverified-start"] == 1 && $0.state?.reset?.acknowledged == true },
+                                    "\(again.log)")
+            #expect(view.state?.disruptionsTotal == 1)
+            #expect(again.lines(containing: "chronyd acknowledged 'reset sources'").count == 1, "\(again.log)")
+        }
     }
 }

@@ -345,7 +345,7 @@ import Glibc
         var s = resumedAfterDisruption()
         #expect(s.core.wantsTracking)
         s.run(milliseconds: 2_000)
-        let effects = s.core.tracking(correctionSeconds: -7.0, referenceAgeSeconds: 0.5, now: s.now)
+        let effects = s.core.tracking(correctionSeconds: -7.0, referenceAgeSeconds: 0.5, synchronised: true, now: s.now)
         #expect(effects == [.makeStep(correctionSeconds: -7.0)])
         #expect(!s.core.wantsTracking)
     }
@@ -353,14 +353,14 @@ import Glibc
     @Test func waitsForAReferenceUpdatedAfterResuming() {
         var s = resumedAfterDisruption()
         s.run(milliseconds: 1_000)
-        #expect(s.core.tracking(correctionSeconds: 7.0, referenceAgeSeconds: 30, now: s.now).isEmpty)
+        #expect(s.core.tracking(correctionSeconds: 7.0, referenceAgeSeconds: 30, synchronised: true, now: s.now).isEmpty)
         #expect(s.core.wantsTracking)
     }
 
     @Test func smallCorrectionsAreLeftToSlew() {
         var s = resumedAfterDisruption()
         s.run(milliseconds: 2_000)
-        #expect(s.core.tracking(correctionSeconds: 0.2, referenceAgeSeconds: 0.5, now: s.now).isEmpty)
+        #expect(s.core.tracking(correctionSeconds: 0.2, referenceAgeSeconds: 0.5, synchronised: true, now: s.now).isEmpty)
         #expect(!s.core.wantsTracking)
     }
 
@@ -376,6 +376,80 @@ import Glibc
     @Test func neverStepsWhenSwitchedOff() {
         var s = resumedAfterDisruption { $0.stepThreshold = nil }
         #expect(!s.core.wantsTracking)
-        #expect(s.core.tracking(correctionSeconds: 7.0, referenceAgeSeconds: 0.5, now: s.now).isEmpty)
+        #expect(s.core.tracking(correctionSeconds: 7.0, referenceAgeSeconds: 0.5, synchronised: true, now: s.now).isEmpty)
+    }
+}
+
+/// No identity from an earlier run (the first start in a boot, a purge and
+/// reinstall, `systemctl clean`, `--state-file none`): a migration while
+/// vmclockd was stopped leaves nothing to compare against, so chronyd's
+/// tracking report decides whether it is reset once.
+@Suite struct StartWithoutAStoredIdentity {
+    @Test func aSynchronisedChronydIsResetOnce() {
+        var s = Scenario()
+        s.chronydAcknowledges = false
+        s.startTracking()
+        #expect(s.core.isVerifyingStart && s.core.wantsTracking)
+        let effects = s.core.tracking(correctionSeconds: 0, referenceAgeSeconds: 1, synchronised: true, now: s.now)
+        #expect(effects.disruptions == [.unverifiedStart])
+        #expect(effects.disruptionsWhileAway == [true])
+        #expect(s.core.resetOwed == 1 && s.core.disruptions == 1)
+        #expect(!s.core.isVerifyingStart)
+        s.run(milliseconds: 100)
+        #expect(s.state.holdReason != nil, "no sample until chronyd has dropped what it held")
+        s.chronydAcknowledges = true
+        s.run(milliseconds: 3_000)
+        #expect(s.state == .tracking)
+        #expect(s.acknowledgedResets == 1)
+        #expect((effects + s.history).disruptions == [.unverifiedStart], "once, not at every look")
+    }
+
+    @Test func aChronydThatIsNotSynchronisedIsNotReset() {
+        var s = Scenario()
+        s.startTracking()
+        let effects = s.core.tracking(correctionSeconds: 0, referenceAgeSeconds: 1e9, synchronised: false, now: s.now)
+        #expect(effects == [.log(.startVerified)])
+        #expect(s.core.resetOwed == nil && !s.core.wantsTracking)
+        s.run(milliseconds: 1_000)
+        #expect(s.state == .tracking && s.history.disruptions.isEmpty)
+    }
+
+    @Test func anIdentityFromAnEarlierRunIsNotAskedAbout() {
+        var first = Scenario()
+        first.run(milliseconds: 10)
+        let stored = first.core.confirmedIdentity
+        var s = Scenario(remembered: stored)
+        s.startTracking()
+        #expect(stored != nil && !s.core.isVerifyingStart && !s.core.wantsTracking)
+        #expect(s.history.disruptions.isEmpty)
+    }
+
+    @Test func aDisruptionBeforeTheAnswerIsResetOnceForBoth() {
+        var s = Scenario()
+        s.startTracking()
+        s.image.disruptionMarker += 1
+        s.run(milliseconds: 100)
+        #expect(!s.core.isVerifyingStart)
+        _ = s.core.tracking(correctionSeconds: 0, referenceAgeSeconds: 1, synchronised: true, now: s.now)
+        #expect(s.history.disruptions == [.migration])
+    }
+
+    @Test func aChronydThatNeverAnswersIsNotAskedForEver() {
+        var s = Scenario()
+        s.run(milliseconds: 119_000)
+        #expect(s.core.isVerifyingStart)
+        s.run(milliseconds: 2_000)
+        #expect(!s.core.isVerifyingStart && !s.core.wantsTracking)
+        #expect(s.history.contains(.log(.startUnverifiable)))
+        #expect(s.history.disruptions.isEmpty && s.state == .tracking)
+    }
+
+    @Test func aPageWithoutClockDataIsVerifiedToo() {
+        var s = Scenario()
+        s.image.counterID = 0xff
+        s.run(milliseconds: 100)
+        #expect(s.state == .disruptionOnly && s.core.isVerifyingStart)
+        let effects = s.core.tracking(correctionSeconds: 0, referenceAgeSeconds: 1, synchronised: true, now: s.now)
+        #expect(effects.disruptions == [.unverifiedStart])
     }
 }

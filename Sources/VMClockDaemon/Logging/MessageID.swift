@@ -16,7 +16,7 @@ extension DaemonEvent {
         case .maintenanceAnnounced: .maintenance
         case .stateChanged(_, .tracking): .resume
         case .stateChanged(_, .holding): .hold
-        case .stateChanged, .pageFieldChanged, .stepSkipped: nil
+        case .stateChanged, .pageFieldChanged, .stepSkipped, .startVerified, .startUnverifiable: nil
         }
     }
 }

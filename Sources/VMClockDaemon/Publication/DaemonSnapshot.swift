@@ -142,8 +142,9 @@ extension DisruptionKind {
         case .counterChanged: "counter-changed"
         case .pageReinitialised: "page-reinitialised"
         case .deviceGone: "device-gone"
+        case .unverifiedStart: "unverified-start"
         }
     }
 
-    public static let all: [DisruptionKind] = [.migration, .snapshotRestore, .counterChanged, .pageReinitialised, .deviceGone]
+    public static let all: [DisruptionKind] = [.migration, .snapshotRestore, .counterChanged, .pageReinitialised, .deviceGone, .unverifiedStart]
 }
