@@ -77,6 +77,11 @@ final class ChronyLink {
             log.rateLimited("selection-failed", now: now, .warning, "chronyd 'selectopts' failed: \(failure); retrying")
         case .failed(.burst, .refused(_, .noSuchSource)):
             log.log(.info, "chronyd has no NTP sources to burst")
+        case .failed(.tracking, let failure):
+            // Only ever a question (is a step needed, is chronyd synchronised
+            // at start); each asker gives up after its patience, in a line of
+            // its own: chronyd's absence is already said by what must happen.
+            log.rateLimited("control-tracking", now: now, .debug, "chronyd's tracking report could not be had: \(failure)")
         case .failed(let command, let failure):
             log.rateLimited("control-\(command.code)", now: now, .error, "chronyd '\(command)' failed: \(failure)")
         case .done(.reselect):
