@@ -24,10 +24,20 @@ public final class ControlChannel {
     /// Replies are read into this one buffer: a request's round trip
     /// allocates nothing (the daemon asks once a second in steady state).
     private var buffer = [UInt8](repeating: 0, count: 1024)
+    private var sender = SenderAddress()
+    /// Datagrams that did not come from chronyd's command socket, ignored:
+    /// only root and chronyd's user can write to the reply socket, and none
+    /// of theirs but chronyd's may pass for a reply.
+    public private(set) var foreignDatagrams = 0
+    /// The last such datagram's sender path ("unbound" without one), for the log.
+    public var lastForeignSender: String { lastForeign.path ?? "an unbound socket" }
+    private var lastForeign = SenderAddress()
 
     /// The reply socket is bound at `clientPath`, by default next to chronyd's
-    /// command socket (as chronyc does): chronyd, running as its own user,
-    /// must be able to reach it, and that directory is one it can.
+    /// command socket (as chronyc does), and made writable by chronyd's user
+    /// alone (the command socket's owner): chronyd must be able to reply,
+    /// and nobody else to fill its queue (chronyd's replies to a full one
+    /// are lost).
     public init(serverPath: String, clientPath: String? = nil) {
         self.serverPath = serverPath
         self.clientPath = clientPath
@@ -87,10 +97,16 @@ public final class ControlChannel {
         }
     }
 
-    /// The next datagram waiting: .some(nil) if it is no reply at all, nil if none waits.
+    /// The next datagram waiting: .some(nil) if it is no reply at all (or
+    /// not chronyd's), nil if none waits.
     private func receive(on socket: UnixDatagramSocket) -> ControlReply?? {
         buffer.withUnsafeMutableBytes { raw in
-            guard let count = try? socket.receive(into: raw) else { return nil }
+            guard let count = try? socket.receive(into: raw, from: &sender) else { return nil }
+            guard sender.isPath(serverPath) || sender.isSameFile(as: serverPath) else {
+                foreignDatagrams &+= 1
+                lastForeign = sender
+                return .some(nil)
+            }
             return .some(ControlReply(parsing: UnsafeRawBufferPointer(rebasing: raw[..<count])))
         }
     }
@@ -114,11 +130,14 @@ public final class ControlChannel {
 
     private func openSocket() throws(ControlClient.Failure) -> UnixDatagramSocket {
         if let socket { return socket }
+        // Whose replies to let in: no command socket, no chronyd to reply.
+        var chronyd = stat()
+        guard stat(serverPath, &chronyd) == 0 else { throw .unreachable(path: serverPath, Errno(rawValue: errno)) }
         let directory = serverPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         do {
             let socket = try UnixDatagramSocket()
             let name = "vmclockd.\(getpid()).\(UInt32.random(in: 0...UInt32.max)).sock"  // unique per client
-            try socket.bind(path: clientPath ?? "\(directory)/\(name)", mode: 0o666)
+            try socket.bind(path: clientPath ?? "\(directory)/\(name)", writableBy: chronyd.st_uid, group: chronyd.st_gid)
             self.socket = socket
             return socket
         } catch {

@@ -22,7 +22,7 @@ public final class ControlClient {
         public var description: String {
             switch self {
             case .unreachable(let path, let errno):
-                "chronyd's command socket \(path) is unreachable (\(errno)): is chronyd running with `bindcmdaddress \(path)`?"
+                "chronyd's command socket \(path) is unreachable (\(errno)): chronyd is not running, or binds its command socket elsewhere or nowhere; put `bindcmdaddress \(path)` in chrony.conf (or set vmclockd's control-socket to the socket chronyd binds) and restart chronyd"
             case .noReply(let path, let attempts):
                 "no reply from chronyd on \(path) after \(attempts) attempts: chronyd too old (reset sources needs 4.0+) or cannot write to our reply socket"
             case .refused(let command, let status):

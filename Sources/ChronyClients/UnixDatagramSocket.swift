@@ -20,14 +20,22 @@ final class UnixDatagramSocket {
         if let boundPath { unlink(boundPath) }
     }
 
-    /// Binds to `path` (replacing a stale socket file) with `mode`, so a peer
-    /// running as another user (chronyd drops to _chrony) can reply to it.
-    func bind(path: String, mode: mode_t) throws(Errno) {
+    /// Binds to `path` (replacing a stale socket file), writable by `user`
+    /// alone (0600, its owner), so that a peer running as another user
+    /// (chronyd drops to _chrony) can reply and no one else can send. A
+    /// process that may not give the file away (neither root nor `user`)
+    /// gives it to `group`, the peer's, instead (0620).
+    func bind(path: String, writableBy user: uid_t, group: gid_t) throws(Errno) {
         unlink(path)
         let result = try Self.withAddress(path) { address, length in Glibc.bind(descriptor, address, length) }
         guard result == 0 else { throw Errno(rawValue: errno) }
         boundPath = path
-        guard chmod(path, mode) == 0 else { throw Errno(rawValue: errno) }
+        // Ours alone first, then given away (-1: keep the other id). Already
+        // the user's when running as it (the packaged service, whose system
+        // call filter refuses chown).
+        guard chmod(path, 0o600) == 0 else { throw Errno(rawValue: errno) }
+        guard geteuid() != user, chown(path, user, gid_t.max) != 0 else { return }
+        guard errno == EPERM, chown(path, uid_t.max, group) == 0, chmod(path, 0o620) == 0 else { throw Errno(rawValue: errno) }
     }
 
     /// Sends one datagram to `path`.
@@ -62,6 +70,23 @@ final class UnixDatagramSocket {
         return count
     }
 
+    /// As `receive(into:)`, with the sender's address into `sender` (its
+    /// bound path, which for chronyd is its command socket's).
+    func receive(into buffer: UnsafeMutableRawBufferPointer, from sender: inout SenderAddress) throws(Errno) -> Int? {
+        // Zeroed: a path shorter than sun_path then ends in a zero.
+        var address = sockaddr_un()
+        var length = socklen_t(MemoryLayout<sockaddr_un>.size)
+        let count = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(descriptor, buffer.baseAddress, buffer.count, 0, $0, &length) }
+        }
+        sender = SenderAddress(address: address, length: length)
+        if count < 0 {
+            if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
+            throw Errno(rawValue: errno)
+        }
+        return count
+    }
+
     /// Waits until a datagram is readable or `milliseconds` pass.
     func waitReadable(milliseconds: Int32) -> Bool {
         var pfd = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
@@ -84,5 +109,51 @@ final class UnixDatagramSocket {
         return try withUnsafePointer(to: &address) { pointer throws(Errno) in
             try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { (p) throws(Errno) in try body(p, length) }
         }
+    }
+}
+
+/// Where a datagram came from: the sender's address as the kernel reports
+/// it, kept in place (the daemon's receive allocates nothing).
+struct SenderAddress {
+    var address = sockaddr_un()
+    var length = socklen_t(0)
+
+    /// The sender was bound to exactly `path` (an unbound or abstract
+    /// sender never is).
+    func isPath(_ path: String) -> Bool {
+        withPath { sent in
+            guard let sent else { return false }
+            var expected = path.utf8.makeIterator()
+            for byte in sent { guard expected.next() == byte else { return false } }
+            return expected.next() == nil
+        }
+    }
+
+    /// The sender's path, for a log line (nil: unbound or abstract).
+    var path: String? { withPath { $0.map { String(decoding: $0, as: UTF8.self) } } }
+
+    /// The path's bytes up to its terminating zero, or nil: a length short
+    /// of a path (unbound), or a leading zero (the abstract namespace).
+    func withPath<R>(_ body: (UnsafeRawBufferPointer?) -> R) -> R {
+        let offset = MemoryLayout<sockaddr_un>.offset(of: \.sun_path)!
+        let reported = Int(length) - offset
+        return withUnsafeBytes(of: address.sun_path) { raw in
+            guard reported > 0, reported <= raw.count, raw[0] != 0 else { return body(nil) }
+            let end = raw[..<reported].firstIndex(of: 0) ?? reported
+            return body(UnsafeRawBufferPointer(rebasing: raw[..<end]))
+        }
+    }
+
+    /// The sender's path and `path` name the same socket file now
+    /// (`path` through a symbolic link, say): stat(2) on both.
+    func isSameFile(as path: String) -> Bool {
+        var sent = stat()
+        var expected = stat()
+        let found = withPath { bytes in
+            // Zeroed before each receive (above): a shorter path ends in a zero.
+            guard let bytes, bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+            return stat(bytes.baseAddress!.assumingMemoryBound(to: CChar.self), &sent) == 0
+        }
+        return found && stat(path, &expected) == 0 && sent.st_dev == expected.st_dev && sent.st_ino == expected.st_ino
     }
 }

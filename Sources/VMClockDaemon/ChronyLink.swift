@@ -53,7 +53,18 @@ final class ChronyLink {
     /// a reply that arrived, or a request that timed out, is handled.
     func service(readable: Bool, now: Int64, _ learn: (Fact) -> Void) {
         if readable, let outcome = channel.readable() { handle(outcome, now: now, learn) }
+        if channel.foreignDatagrams != foreignSeen { logForeign(now: now) }
         if let outcome = channel.timeUp(now: now) { handle(outcome, now: now, learn) }
+    }
+
+    /// Datagrams on the reply socket from anyone but chronyd's command
+    /// socket (root, or another process of chronyd's user): never replies.
+    private var foreignSeen = 0
+
+    private func logForeign(now: Int64) {
+        foreignSeen = channel.foreignDatagrams
+        log.rateLimited("reply-foreign", now: now, .warning,
+                        "ignored a datagram on the reply socket from \(channel.lastForeignSender), not from chronyd's command socket \(channel.serverPath) (\(foreignSeen) so far): a local process other than chronyd, running as root or as chronyd's user, writes to it")
     }
 
     private func handle(_ outcome: ControlChannel.Outcome, now: Int64, _ learn: (Fact) -> Void) {
@@ -67,6 +78,11 @@ final class ChronyLink {
                     + (attempts > 1 ? " (attempt \(attempts))" : ""), metadata: JournalFields.messageID(.resetAcknowledged))
         case .resetFailed(let disruption, let attempts, let failure):
             learn(.resetFailed)
+            // Why the reset is owed, for `vmclockd status`: the VMCK query,
+            // which would say so, is not asked while a reset is owed.
+            if case .refused = failure {} else {
+                learn(.vmck(ChronydView(askedAtMonotonic: now, outcome: .unreachable(failure.description))))
+            }
             log.rateLimited("reset-failed", now: now, .error,
                             "chronyd has not acknowledged 'reset sources' for disruption \(disruption) (attempt \(attempts)): \(failure); holding, retrying every 5 s at most")
         case .selectionApplied(let selectable):

@@ -6,7 +6,7 @@ extension DaemonStatus {
         var lines = [
             row("daemon", "\(s.state)" + (s.reason.map { "/\($0)" } ?? "") + " since \(when(s.since)) (pid \(s.pid))")
         ]
-        if let text = s.reasonText { lines.append(row("  why", text)) }
+        if let text = s.reasonText { lines.append(row("  why", text + (s.resetBlocker.map { ": \($0)" } ?? ""))) }
         lines.append(row("  last sample", s.lastSample.map {
             "offset \(signed($0.offsetNanoseconds)) ns, bound \($0.boundNanoseconds) ns (promise \(s.promiseNanoseconds) ns), \(seconds(age($0.at))) ago"
         } ?? "none sent"))

@@ -65,7 +65,9 @@ struct WaitCommand: Command {
     /// What keeps the clock from being good, first thing first.
     static func whyNot(_ status: DaemonStatus) -> String {
         guard let s = status.snapshot, status.running else { return "vmclockd: \(status.problem ?? "not running")" }
-        if s.resetPending { return "chronyd has not acknowledged the reset for disruption \(s.reset?.disruption ?? 0)" }
+        if s.resetPending {
+            return "chronyd has not acknowledged the reset for disruption \(s.reset?.disruption ?? 0)" + (s.resetBlocker.map { ": \($0)" } ?? "")
+        }
         guard s.state == "tracking" else {
             return "vmclockd is \(s.state)" + (s.reasonText.map { ": \($0)" } ?? "")
         }

@@ -587,9 +587,17 @@ final class Rig {
 
     let flavor: ChronyFlavor
 
+    /// The daemon's reply socket when the rig gives it one of its own
+    /// (`ownReplySocket`), as the package does: in a directory any user
+    /// can enter, unlike chronyd's.
+    var replySocketPath: String { dir.path("reply.sock") }
+
+    /// `daemonControlSocketName`: the name in chronyd's command socket
+    /// directory the daemon is told its socket has (another: a wrong path).
     init(
         page settings: [String] = [], chronyd mode: Chronyd, relay withRelay: Bool, interval: Double = 0.25,
-        options: [String] = [], flavor: ChronyFlavor = .debian12
+        options: [String] = [], flavor: ChronyFlavor = .debian12, ownReplySocket: Bool = false,
+        daemonControlSocketName: String = "chronyd.sock"
     ) throws {
         self.flavor = flavor
         dir = try TemporaryDirectory()
@@ -606,8 +614,9 @@ final class Rig {
         relay = withRelay ? try RecordingRelay(listeningAt: dir.path("relay.sock"), forwardingTo: mode == .none ? nil : chronyDirectory + "/vmclock.sock") : nil
         daemon = try DaemonProcess(
             device: simulator.pagePath, refclockSocket: relay?.path ?? chronyDirectory + "/vmclock.sock",
-            controlSocket: chronyDirectory + "/cmd/chronyd.sock",
-            options: ["--interval", "\(interval)"] + options, logPath: dir.path("vmclockd.log"))
+            controlSocket: chronyDirectory + "/cmd/" + daemonControlSocketName,
+            options: ["--interval", "\(interval)"] + (ownReplySocket ? ["--control-reply-socket", dir.path("reply.sock")] : [])
+                + options, logPath: dir.path("vmclockd.log"))
     }
 
     /// Starts the chronyd of a `.later` rig.

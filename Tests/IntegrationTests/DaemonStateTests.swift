@@ -146,6 +146,45 @@ extension LiveDevice {
             #expect(rig.daemon.lines(containing: "chronyd acknowledged 'reset sources' for disruption 1").count == 1)
         }
 
+        /// chronyd runs, but not with a command socket where the daemon
+        /// looks for it (the same as none at all): the reset after a
+        /// disruption stays owed, the daemon holds, and both the log (once,
+        /// however many attempts) and `vmclockd status` say why and what to
+        /// configure.
+        @Test func noCommandSocketWhereTheDaemonLooksSaysWhyItHoldsAndWhatToConfigure() throws {
+            let rig = try Rig(page: ["offset_ns=\(Self.offset)"], chronyd: .noselect, relay: false, interval: 0.0625,
+                              daemonControlSocketName: "elsewhere.sock")
+            defer { rig.stop() }
+            let chronyd = try #require(rig.chronyd)
+            let path = rig.chronyDirectory + "/cmd/elsewhere.sock"
+            try #require(published(rig) { $0.state?.state == "tracking" } != nil, "\(rig.report)")
+            try rig.simulator.send("disrupt")
+            // Several attempts (100 ms, doubling): retried, not logged each time.
+            let owed = try #require(published(rig) { ($0.state?.resetFailures ?? 0) >= 4 }, "\(rig.report)")
+            let state = try #require(owed.state)
+            #expect(state.state == "holding" && state.reason == "reset-pending", "\(state)")
+            #expect(state.reset?.acknowledged == false)
+            let unreachable = try #require(state.chronyd?.unreachable, "\(state)")
+            #expect(unreachable.contains("\(path) is unreachable (No such file or directory)"), "\(unreachable)")
+
+            let shown = try runVMClockd(["status", "--device", rig.simulator.pagePath, "--status-file", rig.daemon.statusFilePath])
+            let why = try #require(shown.stdout.split(separator: "\n").first { $0.contains("why") }, "\(shown.stdout)")
+            for words in ["reset sources", "\(path) is unreachable (No such file or directory)", "bindcmdaddress \(path)", "control-socket", "restart chronyd"] {
+                #expect(why.contains(words), "\(why)")
+            }
+            let waited = try runVMClockd(["wait", "--timeout", "0.2", "--status-file", rig.daemon.statusFilePath])
+            #expect(waited.status == 1 && waited.stdout.contains("bindcmdaddress \(path)"), "\(waited)")
+
+            let logged = rig.daemon.lines(containing: "has not acknowledged 'reset sources' for disruption 1")
+            let first = try #require(logged.first, "\(rig.report)")
+            #expect(first.contains("bindcmdaddress \(path)"), "\(first)")
+            // One line a minute at most, whatever the attempts.
+            let minutes = Int((realtimeNanoseconds() - (logStamp(first) ?? 0)) / 60_000_000_000)
+            #expect(logged.count <= 1 + minutes, "\(state.resetFailures) attempts:\n\(logged.joined(separator: "\n"))")
+            // chronyd itself is fine, at its own socket.
+            #expect(chronyd.tracking() != nil, "\(chronyd.log)")
+        }
+
         /// A daemon killed without a chance to clean up leaves its file:
         /// `status` must not show it as running.
         @Test func aFileLeftByAKilledDaemonIsNotARunningDaemon() throws {

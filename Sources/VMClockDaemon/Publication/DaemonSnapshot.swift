@@ -120,6 +120,15 @@ public struct DaemonSnapshot: Equatable, Sendable {
     /// acknowledged it: chronyd may still steer by what the old host taught it.
     public var resetPending: Bool { reset.map { $0.acknowledgedAt == nil } ?? false }
 
+    /// Why chronyd has not acknowledged the owed reset, if the daemon knows:
+    /// its last attempt did not reach chronyd (the reply says how to fix it).
+    public var resetBlocker: String? {
+        guard resetPending, let reset, let chronyd,
+            chronyd.askedAt.monotonicNanoseconds >= reset.requestedAt.monotonicNanoseconds
+        else { return nil }
+        return chronyd.unreachable
+    }
+
     /// The page carries no clock data, and chronyd owes no reset: vmclockd has
     /// done all it can, and whether the clock is good is up to chronyd's
     /// other sources. `vmclockd wait` says so rather than waiting for ever.
