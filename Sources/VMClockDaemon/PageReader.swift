@@ -36,7 +36,8 @@ final class PageReader {
 
     init(path: String, notificationPath: String? = nil) throws(DeviceError) {
         device = ReopeningDevice(path: path, replacementCheckNanoseconds: Self.replacementCheckNanoseconds)
-        notifications = NotificationWatch(override: try notificationPath.map { (p) throws(DeviceError) in try NotificationSource(path: p) })
+        if let notificationPath { try NotificationSource.checkOpens(notificationPath) }
+        notifications = NotificationWatch(overridePath: notificationPath)
     }
 
     func look() -> (Observation, Reading?) {
@@ -51,10 +52,16 @@ final class PageReader {
 
     /// SIGHUP: the next look opens the device again.
     func reopen() {
-        last = nil
         failing = nil
         backoff.succeeded()
         device.close()
+        dropDevice()
+    }
+
+    /// The device is gone or closed: nothing here keeps it open any more
+    /// (ReopeningDevice has let it go), so its descriptor and mapping close now.
+    private func dropDevice() {
+        last = nil
         notifications.forget()
     }
 
@@ -66,9 +73,10 @@ final class PageReader {
         do throws(DeviceError) {
             device = try self.device.device()
         } catch {
-            last = nil
+            dropDevice()
             return (lost(error), nil)
         }
+        notifications.follow(device)
         if let last, last.device === device, let look = lookAgain(at: last) { return (succeeded(.samePage(look)), last) }
         last = nil
         do throws(SnapshotError) {
@@ -86,6 +94,7 @@ final class PageReader {
             case .page(let pageError): return (succeeded(.invalid(pageError)), nil)
             case .device(let deviceError):
                 self.device.close()
+                dropDevice()
                 return (lost(deviceError), nil)
             }
         }

@@ -261,6 +261,7 @@ struct PublishedState {
     var resetFailures: Int
     var chronyd: Chronyd?
     var looks: Int
+    var notificationsInUse: Bool?
 
     init(_ o: [String: Any]) {
         func unix(_ value: Any?) -> Int? { ((value as? [String: Any])?["unix_ns"] as? NSNumber)?.intValue }
@@ -300,6 +301,7 @@ struct PublishedState {
         }
         resetFailures = int(o["reset_failures"])
         looks = int(o["looks"])
+        notificationsInUse = o["notifications_in_use"] as? Bool
     }
 }
 
