@@ -55,7 +55,7 @@ public final class NotificationSource {
         return fd
     }
 
-    /// This is `device`'s own source.
+    /// This source was made for `device`.
     public func belongs(to device: VMClockDevice) -> Bool { self.device === device }
 
     public func supports(_ page: VMClockPage) -> Bool {

@@ -81,8 +81,9 @@ public final class VMClockDevice {
     /// vm_generation_counter all as they were, read together under the
     /// seqlock. seq_count alone is not enough: a host that builds a fresh
     /// page on a migration's destination may repeat a count this reader saw;
-    /// the marker never repeats. Three loads on a mapping, no retry: a count
-    /// that moved, or is odd, already means "changed".
+    /// the marker never repeats. Three loads on a mapping (four with a
+    /// generation counter), no retry: a count that moved, or is odd, already
+    /// means "changed".
     public func isUnchanged(since page: VMClockPage) -> Bool {
         (try? stillShows(page)) ?? false
     }

@@ -3,9 +3,9 @@ import VMClockPage
 
 /// Which descriptor, if any, the loop waits on for update notifications, and
 /// what a wake-up meant. It never lets the loop spin: a source that answers
-/// poll() with anything but POLLIN is not waited on again; a wake-up with
-/// seq_count unchanged, or whose re-arming read fails, pauses the wait
-/// until the next timed look.
+/// poll() with anything but POLLIN is not waited on again while the device
+/// stays the same; a wake-up with the page unchanged, or whose re-arming
+/// read fails, pauses the wait until the next timed look.
 struct NotificationWatch {
     /// Where notifications come from instead of the page's device (tests).
     private let overridePath: String?

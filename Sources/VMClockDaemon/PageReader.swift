@@ -18,7 +18,7 @@ final class PageReader {
     private(set) var notifications: NotificationWatch
     /// The last look found the device open (whatever its page said).
     private(set) var deviceIsOpen = false
-    /// The last page read, to tell an unchanged page by one load.
+    /// The last page read, to tell an unchanged page by a few loads.
     private var last: Reading?
     /// What the last failed attempt saw, repeated until the backoff ends.
     private var failing: Observation?
@@ -122,9 +122,9 @@ final class PageReader {
         return observation
     }
 
-    /// Fresh clock readings for a page that is still current: seq_count
-    /// unchanged before and after them, so they belong to it. nil if the
-    /// host published in between (the page is then read again).
+    /// Fresh clock readings for a page that is still current: unchanged
+    /// (VMClockDevice.isUnchanged) before and after them, so they belong to
+    /// it. nil if the host published in between (the page is then read again).
     private func lookAgain(at reading: Reading) -> Look? {
         guard reading.isCurrent else { return nil }
         let bracket = CrossTimestamp.measure(attempts: 3)
