@@ -13,32 +13,49 @@ import VMClockPage
 public final class NotificationSource {
     public let descriptor: Int32
     public let isCharacterDevice: Bool
-    /// Keeps the device, whose descriptor this is, open while in use.
-    private let device: VMClockDevice?
+    /// The device whose updates this reports; kept open while in use.
+    private let device: VMClockDevice
+    /// The descriptor is this source's own (opened from another path).
+    private let ownsDescriptor: Bool
 
     /// The device's own notifications.
     public init(_ device: VMClockDevice) {
         self.device = device
         descriptor = device.fileDescriptor
         isCharacterDevice = device.isCharacterDevice
+        ownsDescriptor = false
     }
 
-    /// Notifications from another file than the page's: a test seam, so a
-    /// real character device's poll() and read() (one with no poll handler,
-    /// or whose read fails) can stand behind a page kept in a regular file.
-    public init(path: String) throws(DeviceError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw DeviceError(path: path, errno: .init(rawValue: errno)) }
+    /// Notifications from another file than the page's, for `device`: a test
+    /// seam, so a real character device's poll() and read() (one with no poll
+    /// handler, or whose read fails) can stand behind a page kept in a regular
+    /// file. Opened anew for each device, as the device's own would be.
+    public init(path: String, for device: VMClockDevice) throws(DeviceError) {
+        let fd = try Self.open(path)
         var info = stat()
         fstat(fd, &info)
-        device = nil
+        self.device = device
         descriptor = fd
         isCharacterDevice = info.st_mode & S_IFMT == S_IFCHR
+        ownsDescriptor = true
     }
 
-    deinit { if device == nil { close(descriptor) } }
+    deinit { if ownsDescriptor { close(descriptor) } }
 
-    /// This is `device`'s own source.
+    /// Fails as opening `path` as a source would: checked once at start, so
+    /// a seam that cannot be used stops the daemon instead of going unseen.
+    public static func checkOpens(_ path: String) throws(DeviceError) {
+        close(try open(path))
+    }
+
+    private static func open(_ path: String) throws(DeviceError) -> Int32 {
+        // O_NOCTTY: a terminal standing in must never become the daemon's.
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else { throw DeviceError(path: path, errno: .init(rawValue: errno)) }
+        return fd
+    }
+
+    /// This source was made for `device`.
     public func belongs(to device: VMClockDevice) -> Bool { self.device === device }
 
     public func supports(_ page: VMClockPage) -> Bool {

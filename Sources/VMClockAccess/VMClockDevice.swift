@@ -76,10 +76,16 @@ public final class VMClockDevice {
         }
     }
 
-    /// True while seq_count still equals the snapshot's: nothing was
-    /// published since. One load on a mapping.
+    /// True while the page is still the one `page` was decoded from:
+    /// seq_count, disruption_marker and, where the host keeps one,
+    /// vm_generation_counter all as they were, read together under the
+    /// seqlock. seq_count alone is not enough: a host that builds a fresh
+    /// page on a migration's destination may repeat a count this reader saw;
+    /// the marker never repeats. Three loads on a mapping (four with a
+    /// generation counter), no retry: a count that moved, or is odd, already
+    /// means "changed".
     public func isUnchanged(since page: VMClockPage) -> Bool {
-        (try? currentSeqCount()) == page.seqCount
+        (try? stillShows(page)) ?? false
     }
 
     var isCharacterDevice: Bool { identity.isCharacterDevice }
@@ -132,17 +138,42 @@ public final class VMClockDevice {
         }
     }
 
+    /// seq_count, barrier, identity fields, barrier, seq_count: the order of
+    /// a snapshot, for the fields whose change is a disruption.
+    private func stillShows(_ page: VMClockPage) throws(SnapshotError) -> Bool {
+        guard try currentSeqCount() == page.seqCount else { return false }
+        vmclock_read_barrier()
+        guard try field(PageLayout.disruptionMarker) == page.disruptionMarker else { return false }
+        if let generation = page.flaggedGenerationCounter {
+            guard try field(PageLayout.vmGenerationCounter) == generation else { return false }
+        }
+        vmclock_read_barrier()
+        return try currentSeqCount() == page.seqCount
+    }
+
     private func currentSeqCount() throws(SnapshotError) -> UInt32 {
         switch readMethod {
-        case .mmap:
-            return vmclock_load_acquire_u32(bytes + PageLayout.seqCount)
-        case .pread:
-            var raw: UInt32 = 0
-            let count = try withUnsafeMutableBytes(of: &raw) { (buffer) throws(SnapshotError) in
-                try readAt(Int64(PageLayout.seqCount), into: buffer)
-            }
-            return count == 4 ? UInt32(littleEndian: raw) : 1
+        case .mmap: vmclock_load_acquire_u32(bytes + PageLayout.seqCount)
+        // A short read is "odd": never a count a snapshot returned.
+        case .pread: try readField(PageLayout.seqCount, as: UInt32.self) ?? 1
         }
+    }
+
+    /// A 64-bit field at `offset` (8-byte aligned); nil if it could not be read.
+    private func field(_ offset: Int) throws(SnapshotError) -> UInt64? {
+        switch readMethod {
+        case .mmap: vmclock_load_u64(bytes + offset)
+        case .pread: try readField(offset, as: UInt64.self)
+        }
+    }
+
+    /// One field by its own pread (see readSnapshot for why); nil if short.
+    private func readField<Field: FixedWidthInteger>(_ offset: Int, as: Field.Type) throws(SnapshotError) -> Field? {
+        var raw = Field.zero
+        let count = try withUnsafeMutableBytes(of: &raw) { (buffer) throws(SnapshotError) in
+            try readAt(Int64(offset), into: buffer)
+        }
+        return count == MemoryLayout<Field>.size ? Field(littleEndian: raw) : nil
     }
 
     private func readAt(_ offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(SnapshotError) -> Int {

@@ -153,7 +153,7 @@ public struct PageIdentity: Sendable, Equatable {
 
     public init(_ page: VMClockPage) {
         disruptionMarker = page.disruptionMarker
-        vmGenerationCounter = page.flags.contains(.vmGenerationCounterPresent) ? page.vmGenerationCounter : nil
+        vmGenerationCounter = page.flaggedGenerationCounter
         counterID = page.counterID
         size = page.size
         version = page.version

@@ -3,22 +3,24 @@ import VMClockPage
 
 /// Which descriptor, if any, the loop waits on for update notifications, and
 /// what a wake-up meant. It never lets the loop spin: a source that answers
-/// poll() with anything but POLLIN is not waited on again; a wake-up with
-/// seq_count unchanged, or whose re-arming read fails, pauses the wait
-/// until the next timed look.
+/// poll() with anything but POLLIN is not waited on again while the device
+/// stays the same; a wake-up with the page unchanged, or whose re-arming
+/// read fails, pauses the wait until the next timed look.
 struct NotificationWatch {
     /// Where notifications come from instead of the page's device (tests).
-    private let override: NotificationSource?
+    private let overridePath: String?
     private var source: NotificationSource?
-    /// The last source made, reused while the device stays the same.
+    /// The source made for the device of `reading`, whether or not it is used.
     private var known: NotificationSource?
     private var reading: (device: VMClockDevice, page: VMClockPage)?
+    /// This device answered poll() with something other than POLLIN. Judged
+    /// per device: a reopened or replaced device may notify.
     private var unsupported = false
     private var paused = false
     /// seq_count really changed: look now.
     private(set) var updated = false
 
-    init(override: NotificationSource? = nil) { self.override = override }
+    init(overridePath: String? = nil) { self.overridePath = overridePath }
 
     var descriptor: Int32? { unsupported || paused || updated ? nil : source?.descriptor }
     /// The loop learns of updates from the device, not only on its timer.
@@ -32,12 +34,24 @@ struct NotificationWatch {
         paused = false
     }
 
+    /// The device the reader holds now: all kept for another one is dropped,
+    /// so a vanished device's descriptor and mapping close at once.
+    mutating func follow(_ device: VMClockDevice) {
+        if let reading, reading.device !== device { forget() }
+    }
+
     /// A page was read from `device`: wait on its notifications if it has them.
     mutating func noteLook(_ device: VMClockDevice, _ page: VMClockPage) {
-        let candidate = override ?? (known.flatMap { $0.belongs(to: device) ? $0 : nil } ?? NotificationSource(device))
-        known = candidate
-        source = candidate.supports(page) ? candidate : nil
+        follow(device)
+        if reading == nil { known = makeSource(for: device) }
+        source = known.flatMap { $0.supports(page) ? $0 : nil }
         reading = (device, page)
+    }
+
+    /// A seam that cannot be opened for this device gives no notifications.
+    private func makeSource(for device: VMClockDevice) -> NotificationSource? {
+        guard let overridePath else { return NotificationSource(device) }
+        return try? NotificationSource(path: overridePath, for: device)
     }
 
     /// Handles poll()'s `revents` for the source; a line to log, if any.
@@ -53,6 +67,8 @@ struct NotificationWatch {
         return nil
     }
 
+    /// No device (vanished, closed after an error, SIGHUP): nothing of the
+    /// last one is kept, and the next one is judged afresh.
     mutating func forget() {
         source = nil
         known = nil

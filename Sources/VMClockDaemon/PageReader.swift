@@ -18,7 +18,7 @@ final class PageReader {
     private(set) var notifications: NotificationWatch
     /// The last look found the device open (whatever its page said).
     private(set) var deviceIsOpen = false
-    /// The last page read, to tell an unchanged page by one load.
+    /// The last page read, to tell an unchanged page by a few loads.
     private var last: Reading?
     /// What the last failed attempt saw, repeated until the backoff ends.
     private var failing: Observation?
@@ -36,7 +36,8 @@ final class PageReader {
 
     init(path: String, notificationPath: String? = nil) throws(DeviceError) {
         device = ReopeningDevice(path: path, replacementCheckNanoseconds: Self.replacementCheckNanoseconds)
-        notifications = NotificationWatch(override: try notificationPath.map { (p) throws(DeviceError) in try NotificationSource(path: p) })
+        if let notificationPath { try NotificationSource.checkOpens(notificationPath) }
+        notifications = NotificationWatch(overridePath: notificationPath)
     }
 
     func look() -> (Observation, Reading?) {
@@ -51,10 +52,16 @@ final class PageReader {
 
     /// SIGHUP: the next look opens the device again.
     func reopen() {
-        last = nil
         failing = nil
         backoff.succeeded()
         device.close()
+        dropDevice()
+    }
+
+    /// The device is gone or closed: nothing here keeps it open any more
+    /// (ReopeningDevice has let it go), so its descriptor and mapping close now.
+    private func dropDevice() {
+        last = nil
         notifications.forget()
     }
 
@@ -66,9 +73,10 @@ final class PageReader {
         do throws(DeviceError) {
             device = try self.device.device()
         } catch {
-            last = nil
+            dropDevice()
             return (lost(error), nil)
         }
+        notifications.follow(device)
         if let last, last.device === device, let look = lookAgain(at: last) { return (succeeded(.samePage(look)), last) }
         last = nil
         do throws(SnapshotError) {
@@ -86,6 +94,7 @@ final class PageReader {
             case .page(let pageError): return (succeeded(.invalid(pageError)), nil)
             case .device(let deviceError):
                 self.device.close()
+                dropDevice()
                 return (lost(deviceError), nil)
             }
         }
@@ -113,9 +122,9 @@ final class PageReader {
         return observation
     }
 
-    /// Fresh clock readings for a page that is still current: seq_count
-    /// unchanged before and after them, so they belong to it. nil if the
-    /// host published in between (the page is then read again).
+    /// Fresh clock readings for a page that is still current: unchanged
+    /// (VMClockDevice.isUnchanged) before and after them, so they belong to
+    /// it. nil if the host published in between (the page is then read again).
     private func lookAgain(at reading: Reading) -> Look? {
         guard reading.isCurrent else { return nil }
         let bracket = CrossTimestamp.measure(attempts: 3)

@@ -26,6 +26,13 @@ public struct VMClockPage: Sendable, Equatable {
 
     public var magic: UInt32 { PageLayout.magicValue }
 
+    /// vm_generation_counter where the host keeps one: flag
+    /// VM_GEN_COUNTER_PRESENT set and the field within `size`. Without the
+    /// flag the field means nothing, whatever it holds.
+    public var flaggedGenerationCounter: UInt64? {
+        flags.contains(.vmGenerationCounterPresent) ? vmGenerationCounter : nil
+    }
+
     /// A page that carries no clock data (QEMU's device, or a page too short
     /// for it) is still good for one thing: disruption signalling.
     public var hasClockData: Bool {

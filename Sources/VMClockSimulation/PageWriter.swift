@@ -14,6 +14,9 @@ public final class PageWriter {
     /// Pause between word stores while seq_count is odd, so readers race a
     /// slow host and must retry.
     public var writeDelayMicroseconds: UInt32 = 0
+    /// Each update ends at the count it started from (seq odd while writing,
+    /// then even again at the same value): only the fields say it changed.
+    public var keepsSeqCount = false
 
     /// Creates the file under a temporary name and renames it into place, so a
     /// reader never opens a half-made page.
@@ -36,6 +39,7 @@ public final class PageWriter {
     /// change but seq_count stays odd: readers must still see "busy".
     public func publish(_ image: PageImage) {
         let stalled = seqCount & 1 == 1
+        let started = seqCount
         if !stalled { beginUpdate() }
         let bytes = image.encode()
         bytes.withUnsafeBytes { b in
@@ -47,7 +51,7 @@ public final class PageWriter {
                 if writeDelayMicroseconds > 0 { usleep(writeDelayMicroseconds) }
             }
         }
-        if !stalled { endUpdate() }
+        if !stalled { endUpdate(at: keepsSeqCount ? started : nil) }
     }
 
     /// Leaves seq_count odd, as a host stuck mid-update would.
@@ -65,9 +69,9 @@ public final class PageWriter {
         vmclock_write_barrier()
     }
 
-    private func endUpdate() {
+    private func endUpdate(at count: UInt32? = nil) {
         vmclock_write_barrier()
-        seqCount &+= 1
+        seqCount = count ?? seqCount &+ 1
         vmclock_store_u32(page + PageLayout.seqCount, seqCount.littleEndian)
     }
 

@@ -14,6 +14,7 @@ extension SimulationSettings {
         number("period_error_ppm", "error of the published period, ppm", \.periodErrorPPM),
         number("update_interval_ms", "how often the page is rewritten, ms (0: continuously)", \.updateIntervalMilliseconds),
         number("write_delay_us", "pause between word stores while seq_count is odd, µs", \.writeDelayMicroseconds),
+        number("keep_seq", "true or false: every update ends at the seq_count it started from (a repeated count)", \.keepsSeqCount),
         number("time_maxerror_ns", "time_maxerror_nanosec", \.timeMaxerrorNanoseconds),
         number("time_esterror_ns", "time_esterror_nanosec", \.timeEsterrorNanoseconds),
         number("period_maxerror_ppb", "period max error, ppb of the period", \.periodMaxerrorPPB),

@@ -13,6 +13,9 @@ public struct SimulationSettings: Sendable, Equatable {
     public var periodErrorPPM: Double = 0
     public var updateIntervalMilliseconds: Double = 50
     public var writeDelayMicroseconds: UInt32 = 0
+    /// Every update ends at the seq_count it started from: a host that builds
+    /// a fresh page on a migration's destination may repeat a count the guest saw.
+    public var keepsSeqCount = false
     public var timeMaxerrorNanoseconds: UInt64 = 10_000
     public var timeEsterrorNanoseconds: UInt64 = 1_000
     /// Period error bounds in parts per billion of the period.

@@ -54,6 +54,7 @@ public final class SimulatorLoop {
     private func publish() {
         guard let writer else { return }
         writer.writeDelayMicroseconds = host.settings.writeDelayMicroseconds
+        writer.keepsSeqCount = host.settings.keepsSeqCount
         writer.publish(host.image())
         publishedNanoseconds = SystemClock.realtime().nanosecondsSinceEpoch ?? 0
     }

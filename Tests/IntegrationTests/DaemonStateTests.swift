@@ -323,6 +323,7 @@ struct PublishedState {
     var resetFailures: Int
     var chronyd: Chronyd?
     var looks: Int
+    var notificationsInUse: Bool?
 
     init(_ o: [String: Any]) {
         // Schema 2 writes markers and ns timestamps as decimal strings.
@@ -364,6 +365,7 @@ struct PublishedState {
         }
         resetFailures = int(o["reset_failures"])
         looks = int(o["looks"])
+        notificationsInUse = o["notifications_in_use"] as? Bool
     }
 }
 

@@ -49,6 +49,13 @@ static inline uint32_t vmclock_load_acquire_u32(const void *address) {
     return __atomic_load_n((const uint32_t *)address, __ATOMIC_ACQUIRE);
 }
 
+// A 64-bit field (disruption_marker, vm_generation_counter) read between the
+// two seq_count loads of a check that the page is unchanged: relaxed, since
+// the acquire load before and the barrier after order it.
+static inline uint64_t vmclock_load_u64(const void *address) {
+    return __atomic_load_n((const uint64_t *)address, __ATOMIC_RELAXED);
+}
+
 // Read barrier between copying the fields and re-reading seq_count.
 static inline void vmclock_read_barrier(void) {
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
