@@ -144,6 +144,9 @@ public final class VMClockDevice {
         guard try currentSeqCount() == page.seqCount else { return false }
         vmclock_read_barrier()
         guard try field(PageLayout.disruptionMarker) == page.disruptionMarker else { return false }
+        // The rest of the page's identity (size, version, counter_id, and
+        // time_type beside them): two more loads.
+        guard try word(PageLayout.size) == page.size, try word(PageLayout.version) == Self.versionWord(page) else { return false }
         if let generation = page.flaggedGenerationCounter {
             guard try field(PageLayout.vmGenerationCounter) == generation else { return false }
         }
@@ -165,6 +168,19 @@ public final class VMClockDevice {
         case .mmap: vmclock_load_u64(bytes + offset)
         case .pread: try readField(offset, as: UInt64.self)
         }
+    }
+
+    /// A 32-bit word at `offset` (4-byte aligned); nil if it could not be read.
+    private func word(_ offset: Int) throws(SnapshotError) -> UInt32? {
+        switch readMethod {
+        case .mmap: vmclock_load_acquire_u32(bytes + offset)
+        case .pread: try readField(offset, as: UInt32.self)
+        }
+    }
+
+    /// version, counter_id and time_type as the little-endian word at offset 8.
+    private static func versionWord(_ page: VMClockPage) -> UInt32 {
+        UInt32(page.version) | UInt32(page.counterID) << 16 | UInt32(page.timeType) << 24
     }
 
     /// One field by its own pread (see readSnapshot for why); nil if short.

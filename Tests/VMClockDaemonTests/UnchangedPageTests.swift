@@ -32,9 +32,9 @@ import VMClockSimulation
             unlink(path)
         }
 
-        func write(_ value: UInt64, at offset: Int) throws {
+        func write<Value: FixedWidthInteger>(_ value: Value, at offset: Int) throws {
             var raw = value.littleEndian
-            try #require(pwrite(fd, &raw, 8, off_t(offset)) == 8)
+            try #require(pwrite(fd, &raw, MemoryLayout<Value>.size, off_t(offset)) == MemoryLayout<Value>.size)
         }
     }
 
@@ -45,7 +45,7 @@ import VMClockSimulation
         #expect(device.readMethod == (mapped ? .mmap : .pread))
         let page = try device.snapshot()
         #expect(device.isUnchanged(since: page))
-        try file.write(42, at: PageLayout.disruptionMarker)
+        try file.write(UInt64(42), at: PageLayout.disruptionMarker)
         #expect(try device.snapshot().seqCount == page.seqCount)
         #expect(!device.isUnchanged(since: page))
     }
@@ -55,14 +55,33 @@ import VMClockSimulation
         let keeping = try PageFile(flags: .vmGenerationCounterPresent)
         let kept = try VMClockDevice(path: keeping.path, allowMapping: mapped)
         let keptPage = try kept.snapshot()
-        try keeping.write(8, at: PageLayout.vmGenerationCounter)
+        try keeping.write(UInt64(8), at: PageLayout.vmGenerationCounter)
         #expect(!kept.isUnchanged(since: keptPage))
 
         // Without VM_GEN_COUNTER_PRESENT the field means nothing.
         let notKeeping = try PageFile(flags: [])
         let plain = try VMClockDevice(path: notKeeping.path, allowMapping: mapped)
         let plainPage = try plain.snapshot()
-        try notKeeping.write(8, at: PageLayout.vmGenerationCounter)
+        try notKeeping.write(UInt64(8), at: PageLayout.vmGenerationCounter)
         #expect(plain.isUnchanged(since: plainPage))
+    }
+
+    /// The rest of the identity (size, version, counter_id) and time_type
+    /// beside it: each, changed alone under the same seq_count and marker.
+    @Test(arguments: [true, false])
+    func aNewCounterSizeVersionOrTimeTypeIsAChange(mapped: Bool) throws {
+        let edits: [(String, (PageFile) throws -> Void)] = [
+            ("counter_id", { try $0.write(UInt8(0), at: PageLayout.counterID) }),
+            ("time_type", { try $0.write(UInt8(1), at: PageLayout.timeType) }),
+            ("size", { try $0.write(UInt32(104), at: PageLayout.size) }),
+            ("version", { try $0.write(UInt16(2), at: PageLayout.version) }),
+        ]
+        for (name, edit) in edits {
+            let file = try PageFile(flags: [])
+            let device = try VMClockDevice(path: file.path, allowMapping: mapped)
+            let page = try device.snapshot()
+            try edit(file)
+            #expect(!device.isUnchanged(since: page), "\(name)")
+        }
     }
 }
