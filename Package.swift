@@ -1,15 +1,25 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Layers, each depending only on the ones above it:
-//   VMClockPage      pure: page layout, validation, exact time and error math
+// Layers, each depending only on the ones above it (README, "Layout"):
+//   ErrorNumbers     pure: an errno value (number and text) without the C library
+//   VMClockPage      pure: page layout, validation, exact time and error math, DeviceError
+//   ChronyProtocol   pure: chronyd's messages (SOCK sample, cmdmon requests and replies), no sockets
+//   DaemonCore       pure: the daemon's decisions (state machine, samples, chronyd's requests)
 //   CVMClockCounter  tiny C: CPU counter reads and memory barriers
+//   VMClockSystem    OS helpers and codecs shared by CLI, daemon and fuzzers (JSON, atomic
+//                    files, process identity), Foundation-free
 //   VMClockAccess    the device: mmap/pread, seqlock snapshots, cross-timestamps
-//   ChronyClients    chronyd's SOCK refclock and command (cmdmon) protocols
-//   VMClockDaemon    the state machine (pure) and the loop that runs it
+//   ChronyClients    chronyd's sockets: SOCK refclock, command channel
+//   DaemonPublication  what the daemon publishes: status.json, metrics
+//   DaemonLoop       the I/O loop that feeds DaemonCore and carries out its decisions
 //   CSystemd, VMClockService  systemd: readiness, watchdog, status, journal
 //   VMClockSimulation  the page writer behind vmclock-sim
 //   vmclockd, vmclock-sim  command-line front ends
+// The pure layers do no I/O, and the compiler holds them to it: their dependencies are
+// each other only. Check that none reaches for the C library either:
+//   grep -ln 'import \(Glibc\|SystemPackage\|Logging\|Foundation\)' Sources/{ErrorNumbers,VMClockPage,ChronyProtocol,DaemonCore}/*.swift
+// prints nothing.
 let package = Package(
     name: "vmclockd",
     platforms: [.macOS(.v15)],
@@ -28,21 +38,29 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
-        .target(name: "VMClockPage"),
+        .target(name: "ErrorNumbers"),
+        .target(name: "VMClockPage", dependencies: ["ErrorNumbers"]),
+        .target(name: "ChronyProtocol", dependencies: ["ErrorNumbers"]),
+        .target(name: "DaemonCore", dependencies: ["VMClockPage", "ChronyProtocol", "ErrorNumbers"]),
         .target(name: "CVMClockCounter"),
+        .target(name: "VMClockSystem", dependencies: ["ErrorNumbers", .product(name: "SystemPackage", package: "swift-system")]),
         .target(
             name: "VMClockAccess",
             dependencies: [
-                "VMClockPage", "CVMClockCounter",
+                "VMClockPage", "CVMClockCounter", "VMClockSystem",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
         .target(
             name: "ChronyClients",
-            dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
+            dependencies: ["ChronyProtocol", "ErrorNumbers", "VMClockSystem", .product(name: "SystemPackage", package: "swift-system")]),
         .target(
-            name: "VMClockDaemon",
+            name: "DaemonPublication",
+            dependencies: ["DaemonCore", "ChronyProtocol", "VMClockAccess", "VMClockSystem"]),
+        .target(
+            name: "DaemonLoop",
             dependencies: [
-                "VMClockPage", "VMClockAccess", "ChronyClients", "CVMClockCounter",
+                "DaemonCore", "DaemonPublication", "VMClockPage", "VMClockAccess", "VMClockSystem", "ChronyProtocol",
+                "ChronyClients", "CVMClockCounter", "ErrorNumbers",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
@@ -50,7 +68,7 @@ let package = Package(
         .target(
             name: "VMClockService",
             dependencies: [
-                "CSystemd", "VMClockDaemon",
+                "CSystemd", "DaemonCore", "DaemonLoop", "VMClockAccess",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(
@@ -62,7 +80,8 @@ let package = Package(
         .executableTarget(
             name: "vmclockd",
             dependencies: [
-                "VMClockPage", "VMClockAccess", "VMClockDaemon", "VMClockService",
+                "VMClockPage", "VMClockAccess", "VMClockSystem", "DaemonCore", "DaemonPublication", "DaemonLoop",
+                "VMClockService",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // Counts the heap allocations of a process it is preloaded into: the
@@ -77,7 +96,8 @@ let package = Package(
             ]),
         // The process harness of IntegrationTests and vmclockd-daemon-bench: vmclockd, vmclock-sim
         // and a private chronyd as child processes, stopped by pid. Never shipped.
-        .target(name: "PeerHarness", path: "Sources/Harness/PeerHarness"),
+        // Also the blocking chronyd client (ControlClient) tests and benchmarks ask chronyd with.
+        .target(name: "PeerHarness", dependencies: ["ChronyClients", "ChronyProtocol"], path: "Sources/Harness/PeerHarness"),
         // Run with `swift package --scratch-path .build-release benchmark` (BENCHMARKS.md);
         // an executable, never a test. The plugin wants it under a folder named Benchmarks.
         .executableTarget(
@@ -95,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "vmclockd-daemon-bench",
             dependencies: [
-                "ChronyClients", "PeerHarness",
+                "ChronyClients", "ChronyProtocol", "PeerHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Benchmarks/vmclockd-daemon-bench"),
@@ -110,7 +130,7 @@ let package = Package(
             path: "Sources/Fuzz/vmclock-fuzz-page"),
         .executableTarget(
             name: "vmclock-fuzz-control-reply",
-            dependencies: ["FuzzSupport", "ChronyClients"],
+            dependencies: ["FuzzSupport", "ChronyClients", "ChronyProtocol"],
             path: "Sources/Fuzz/vmclock-fuzz-control-reply"),
         .executableTarget(
             name: "vmclock-fuzz-sim-command",
@@ -118,7 +138,7 @@ let package = Package(
             path: "Sources/Fuzz/vmclock-fuzz-sim-command"),
         .executableTarget(
             name: "vmclock-fuzz-status-file",
-            dependencies: ["FuzzSupport", "VMClockDaemon"],
+            dependencies: ["FuzzSupport", "DaemonPublication", "VMClockSystem"],
             path: "Sources/Fuzz/vmclock-fuzz-status-file"),
         .testTarget(
             name: "VMClockPageTests",
@@ -130,13 +150,17 @@ let package = Package(
         .testTarget(
             name: "VMClockDaemonTests",
             dependencies: [
-                "VMClockDaemon", "VMClockPage", "VMClockAccess", "VMClockSimulation", "ChronyClients", "VMClockService",
+                "DaemonCore", "DaemonLoop", "DaemonPublication", "VMClockSystem", "ErrorNumbers", "VMClockPage",
+                "VMClockAccess", "VMClockSimulation", "ChronyProtocol", "ChronyClients", "VMClockService",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "VMClockPage", "VMClockAccess", "VMClockSimulation", "ChronyClients", "vmclockd", "vmclock-sim", "PeerHarness",
+                "VMClockPage", "VMClockAccess", "VMClockSimulation", "VMClockSystem", "ErrorNumbers", "ChronyProtocol",
+                "ChronyClients", "vmclockd", "vmclock-sim", "PeerHarness",
+                .product(name: "SystemPackage", package: "swift-system"),
             ]),
     ]
 )

@@ -93,8 +93,12 @@ public struct ControlRequest: Sendable, Equatable {
     public var sequence: UInt32
     public var attempt: UInt16
 
+    package init(command: ControlCommand, sequence: UInt32, attempt: UInt16) {
+        (self.command, self.sequence, self.attempt) = (command, sequence, attempt)
+    }
+
     /// Room for the longest request (tracking's, padded to 104 bytes).
-    static let maximumLength = 128
+    package static let maximumLength = 128
 
     public func encode() -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: Self.maximumLength) { buffer, count in
@@ -106,7 +110,7 @@ public struct ControlRequest: Sendable, Equatable {
     /// sequence · pad1 · pad2, then data, then zeros up to the reply's
     /// length. Into `buffer` (`maximumLength` bytes), allocating nothing (the
     /// daemon's loop sends without allocating); returns the length.
-    func encode(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+    package func encode(into buffer: UnsafeMutableRawBufferPointer) -> Int {
         var out = ByteWriter(buffer: buffer)
         out.put(Self.protocolVersion)
         out.put(UInt8(1))
@@ -195,7 +199,7 @@ public struct ControlReply: Sendable, Equatable {
     }
 
     /// The same from the channel's receive buffer (no copy to allocate).
-    init?<Bytes: RandomAccessCollection<UInt8>>(parsing bytes: Bytes) where Bytes.Index == Int {
+    package init?<Bytes: RandomAccessCollection<UInt8>>(parsing bytes: Bytes) where Bytes.Index == Int {
         let o = bytes.startIndex
         guard bytes.count >= Self.headerLength, bytes[o] == ControlRequest.protocolVersion, bytes[o + 1] == 2 else { return nil }
         command = bigEndian(bytes, o + 4)
@@ -209,7 +213,7 @@ public struct ControlReply: Sendable, Equatable {
     }
 
     /// The reply type (RPY_*) chronyd answers `command` with on success.
-    static func replyType(_ command: ControlCommand) -> UInt16 {
+    package static func replyType(_ command: ControlCommand) -> UInt16 {
         switch command {
         case .tracking: 5
         case .sourceCount: 2

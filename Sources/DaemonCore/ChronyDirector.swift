@@ -1,4 +1,4 @@
-import ChronyClients
+import ChronyProtocol
 
 /// Keeps chronyd in step with what the state machine wants of it: a reset
 /// after each disruption, acknowledged for certain; VMCK selectable only
@@ -11,19 +11,19 @@ public struct ChronyDirector: Sendable {
     public enum Event: Equatable, Sendable {
         /// chronyd dropped its history after disruptions `first...last`.
         case resetAcknowledged(first: Int, last: Int, attempts: Int)
-        case resetFailed(disruption: Int, attempts: Int, failure: ControlClient.Failure)
+        case resetFailed(disruption: Int, attempts: Int, failure: ControlFailure)
         case selectionApplied(selectable: Bool)
         /// chronyd answered selectopts with "invalid command": older than 4.4.
         case selectionUnsupported
-        case selectionFailed(ControlClient.Failure)
-        case failed(ControlCommand, ControlClient.Failure)
+        case selectionFailed(ControlFailure)
+        case failed(ControlCommand, ControlFailure)
         case done(ControlCommand)
         case tracking(TrackingReport)
         /// What chronyd says of VMCK (nil: it has no such refclock), from the
         /// request sent at `askedAt` (monotonic ns).
         case vmckSource(SourceReport?, askedAt: Int64)
         /// Asking chronyd about VMCK failed (chronyd unreachable, …).
-        case vmckSourceFailed(ControlClient.Failure, askedAt: Int64)
+        case vmckSourceFailed(ControlFailure, askedAt: Int64)
     }
 
     /// What the state machine wants now.
@@ -118,7 +118,7 @@ public struct ChronyDirector: Sendable {
 
     /// Learns from the outcome of the request in flight. One event at most,
     /// and no array for it: the loop allocates nothing in steady state.
-    public mutating func completed(_ outcome: ControlChannel.Outcome, now: Int64) -> Event? {
+    public mutating func completed(_ outcome: ControlOutcome, now: Int64) -> Event? {
         guard let (command, resetFor, sentAt) = inFlight else { return nil }
         inFlight = nil
         switch (command, outcome) {

@@ -1,4 +1,4 @@
-import ChronyClients
+import ChronyProtocol
 
 /// What chronyd says of VMCK, as last asked (once a second, `REQ_SOURCE_DATA`):
 /// for the operator, never acted on. Its offsets are chronyd's, with

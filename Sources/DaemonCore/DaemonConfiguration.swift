@@ -1,13 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import VMClockPage
 
 /// Everything `vmclockd run` is told, with the defaults an operator gets.
 /// `vmclockd chrony-config` prints chronyd's side from the same values, so the
 /// two cannot disagree.
 public struct DaemonConfiguration: Sendable, Equatable {
-    public var devicePath = "/dev/vmclock0"
+    public var devicePath = PageLayout.devicePath
     /// The socket chronyd creates for `refclock SOCK`.
     public var refclockSocketPath = "/run/chrony/vmclock.sock"
     /// chronyd's command socket (Debian's default).
@@ -70,7 +67,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// chronyd older than 4.4 let go of VMCK in a hold, empties in 8 polls:
     /// 0.5 s at poll -4 against 2 s at poll -2.
     public var chronyPoll: Int {
-        Int(log2(sampleInterval).rounded(.up))
+        // ⌈log2⌉ without the C library: 2^e·s (1 ≤ s < 2) needs e, or e + 1 past a power of two.
+        Int(sampleInterval.exponent) + (sampleInterval.significand > 1 ? 1 : 0)
     }
 
     /// How long chronyd 4.0–4.3 (no selectopts) goes on using VMCK after

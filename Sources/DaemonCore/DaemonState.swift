@@ -1,5 +1,4 @@
 import VMClockPage
-import VMClockAccess
 
 /// Where the daemon stands. Only `tracking` sends samples to chronyd.
 public enum DaemonState: Equatable, Sendable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import ChronyClients
+import ChronyProtocol
 import VMClockPage
 
 /// How the page's leap indicator reaches chronyd. chronyd (reference.c)

@@ -1,4 +1,3 @@
-import VMClockAccess
 import VMClockPage
 
 /// One look at the device, as the state machine sees it.

@@ -3,26 +3,28 @@
 /// fails to open or read is tried no more often than that, so a failing
 /// read (or the driver's read spinning its 100 ms on a stuck page) costs
 /// little; a success starts over.
-struct RetryBackoff: Equatable {
-    static let firstNanoseconds: Int64 = 100_000_000
-    static let maximumNanoseconds: Int64 = 2_000_000_000
-    static let maximumSeconds = 2
+package struct RetryBackoff: Equatable {
+    package static let firstNanoseconds: Int64 = 100_000_000
+    package static let maximumNanoseconds: Int64 = 2_000_000_000
+    package static let maximumSeconds = 2
 
     /// The next attempt is not before this (monotonic ns); nil: no failure.
-    private(set) var retryAt: Int64?
+    package private(set) var retryAt: Int64?
     private var interval: Int64 = 0
 
-    func isWaiting(now: Int64) -> Bool {
+    package init() {}
+
+    package func isWaiting(now: Int64) -> Bool {
         guard let retryAt else { return false }
         return now < retryAt
     }
 
-    mutating func failed(now: Int64) {
+    package mutating func failed(now: Int64) {
         interval = interval == 0 ? Self.firstNanoseconds : min(interval * 2, Self.maximumNanoseconds)
         retryAt = now + interval
     }
 
-    mutating func succeeded() {
+    package mutating func succeeded() {
         interval = 0
         retryAt = nil
     }

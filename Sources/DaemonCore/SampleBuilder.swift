@@ -1,4 +1,4 @@
-import ChronyClients
+import ChronyProtocol
 import VMClockPage
 
 /// Turns one cross-timestamp into a SOCK sample, or says why not. The bound

@@ -1,4 +1,4 @@
-import ChronyClients
+import ChronyProtocol
 
 /// What chronyd says of VMCK, asked at the first look a second after the
 /// last round, for the operator (never acted on). chronyd names sources
@@ -12,7 +12,7 @@ struct VMCKQuery: Sendable {
     enum Answer: Equatable, Sendable {
         /// VMCK's report; nil when chronyd has no such refclock.
         case source(SourceReport?)
-        case failed(ControlClient.Failure)
+        case failed(ControlFailure)
     }
 
     let refid: String
@@ -42,7 +42,7 @@ struct VMCKQuery: Sendable {
 
     /// Learns from a reply to one of this query's requests: the answer when
     /// it ends the round, nil while the round goes on.
-    mutating func completed(_ command: ControlCommand, _ outcome: ControlChannel.Outcome, now: Int64) -> Answer? {
+    mutating func completed(_ command: ControlCommand, _ outcome: ControlOutcome, now: Int64) -> Answer? {
         switch (command, outcome) {
         case (.sourceCount, .replied(_, let reply)):
             guard let sources = reply.sourceCount else { return end(.failed(.malformedReply(command)), now) }

@@ -1,4 +1,6 @@
 import ChronyClients
+import ChronyProtocol
+import DaemonCore
 import VMClockAccess
 import VMClockPage
 
@@ -67,7 +69,7 @@ final class ChronyLink {
                         "ignored a datagram on the reply socket from \(channel.lastForeignSender), not from chronyd's command socket \(channel.serverPath) (\(foreignSeen) so far): a local process other than chronyd, running as root or as chronyd's user, writes to it")
     }
 
-    private func handle(_ outcome: ControlChannel.Outcome, now: Int64, _ learn: (Fact) -> Void) {
+    private func handle(_ outcome: ControlOutcome, now: Int64, _ learn: (Fact) -> Void) {
         guard let event = director.completed(outcome, now: now) else { return }
         switch event {
         case .resetAcknowledged(let first, let last, let attempts):

@@ -1,10 +1,13 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ChronyClients
+import ChronyProtocol
+import DaemonCore
+import DaemonPublication
 import Logging
 import VMClockAccess
 import VMClockPage
+import VMClockSystem
 
 /// The daemon's loop, one thread: it sleeps in a single wait on everything
 /// that can wake it (signals, chronyd's replies, the device where it
@@ -15,18 +18,18 @@ import VMClockPage
 public final class DaemonRunner {
     public private(set) var core: DaemonCore
     public private(set) var statistics = Statistics()
-    let configuration: DaemonConfiguration
+    private let configuration: DaemonConfiguration
     private let log: DaemonLog
-    let reader: PageReader
+    private let reader: PageReader
     private let delivery: SampleDelivery
     private let chrony: ChronyLink
     private var signals = SignalWatcher()
     private var waiting = LoopWait()
     private let identities: IdentityKeeper?
     private var socketDirectories: SocketDirectoryWatch
-    let publisher: StatePublisher
-    var recorder: StateRecorder
-    let process = ProcessIdentity.current()
+    private let publisher: StatePublisher
+    private var recorder: StateRecorder
+    private let process = ProcessIdentity.current()
     /// A sample has reached chronyd since the state became tracking.
     private var flowing = false
     /// Called after every look at the page (systemd status and watchdog).
@@ -57,8 +60,10 @@ public final class DaemonRunner {
         chrony = ChronyLink(configuration: configuration, log: log)
         socketDirectories = SocketDirectoryWatch(
             socketPaths: [configuration.refclockSocketPath, configuration.controlSocketPath])
-        publisher = StatePublisher(configuration: configuration, log: log)
-        recorder = StateRecorder(started: Self.moment())
+        publisher = StatePublisher(configuration: configuration) { what, problem, now in
+            if let problem { log.rateLimited("publish-\(what)", now: now, .warning, problem) } else { log.cleared("publish-\(what)") }
+        }
+        recorder = StateRecorder(started: .at())
         log.metadata = { [unowned self] in metadata() }
         if let stored = identities?.stored {
             log.log(.info, "page identity from an earlier run: marker \(stored.disruptionMarker); a change is a disruption")
@@ -131,7 +136,7 @@ public final class DaemonRunner {
         } else if delivery.deliver(sample, now: now) {
             lastSent = sample
             flowing = true
-            recorder.sent(sample, at: Self.moment(monotonic: now))
+            recorder.sent(sample, at: .at(monotonic: now))
         }
         // One source for each count: the delivery's (a count kept here too
         // once made the metric go down when the two were copied over).
@@ -143,7 +148,7 @@ public final class DaemonRunner {
         for effect in effects {
             switch effect {
             case .log(let event):
-                recorder.note(event, disruptionNumber: core.disruptions, at: Self.moment())
+                recorder.note(event, disruptionNumber: core.disruptions, at: .at())
                 log.log(event.isWarning ? .warning : .notice, describe(event), metadata: JournalFields.messageID(event.messageID))
             case .makeStep(let correction):
                 log.log(.notice, "asking chronyd to step the clock: \(correction) s still to correct after the disruption")
@@ -177,15 +182,35 @@ public final class DaemonRunner {
         switch fact {
         case .resetAcknowledged(let disruption):
             core.resetAcknowledged(disruption: disruption)
-            recorder.resetAcknowledged(disruption: disruption, at: Self.moment())
+            recorder.resetAcknowledged(disruption: disruption, at: .at())
         case .tracking(let correction, let age, let synchronised):
             perform(core.tracking(correctionSeconds: correction, referenceAgeSeconds: age, synchronised: synchronised,
                                   now: SystemClock.monotonicNanoseconds()))
         case .resetFailed:
             recorder.resetFailed()
         case .vmck(let view):
-            recorder.chronyd(Self.published(view))
+            recorder.chronyd(.init(view))
         }
+    }
+
+    // MARK: - publication
+
+    /// Hands publication what it shows: the core, the history, the counts.
+    private func publish(now: Int64) {
+        let counts = DaemonSnapshot.LoopCounts(
+            samplesSent: statistics.samplesSent, samplesUnsent: statistics.samplesUnsent,
+            samplesDroppedFull: statistics.samplesDroppedFull, looks: statistics.looks)
+        publisher.publish(
+            .taken(now: now, core: core, configuration: configuration, recorder: recorder, counts: counts,
+                   notificationsInUse: reader.notifications.isInUse, process: process),
+            now: now)
+        recorder.published()
+    }
+
+    /// The loop ends: the published files go, so none claims a running daemon.
+    private func stopping(_ stop: Stop) -> Stop {
+        publisher.withdraw()
+        return stop
     }
 
     // MARK: - journal fields

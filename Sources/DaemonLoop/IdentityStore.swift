@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DaemonCore
+import VMClockSystem
 
 /// Where the daemon keeps the page identity chronyd's history belongs to,
 /// so a disruption while it was not running (a restart, an upgrade, a

@@ -1,3 +1,4 @@
+import DaemonCore
 import Logging
 
 /// The structured fields every journal line carries: the state, the page's

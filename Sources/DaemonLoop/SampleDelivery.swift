@@ -1,4 +1,7 @@
 import ChronyClients
+import ChronyProtocol
+import DaemonCore
+import Logging
 
 /// Sends samples to chronyd's refclock socket. A missing socket (chronyd
 /// stopped or restarting) is retried with backoff from one sample interval
@@ -69,5 +72,3 @@ final class SampleDelivery {
         log.rateLimited(kind, now: now, level, message)
     }
 }
-
-import Logging

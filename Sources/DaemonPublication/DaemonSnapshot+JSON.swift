@@ -1,3 +1,6 @@
+import DaemonCore
+import VMClockSystem
+
 // The published document (README, "The daemon's state"): every key present,
 // null when absent, so a reader can tell "none" from "not published".
 extension DaemonSnapshot {

@@ -1,3 +1,6 @@
+import DaemonCore
+import VMClockSystem
+
 /// The snapshot as Prometheus text exposition (format 0.0.4), for
 /// node_exporter's textfile collector: `vmclockd_` names, base units
 /// (seconds) in the names, counters ending in `_total`, every label value

@@ -1,3 +1,6 @@
+import DaemonCore
+import VMClockSystem
+
 /// What the running daemon publishes of itself: the document behind
 /// `vmclockd status` (its "daemon" part), `vmclockd wait` and the metrics.
 /// Plain values only, counted in integer units (ns), so the file it becomes

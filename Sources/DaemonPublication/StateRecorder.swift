@@ -1,28 +1,31 @@
+import DaemonCore
+import VMClockSystem
+
 /// What the daemon did, as the published state tells it: when the state
 /// began, the last sample, disruptions, resets, chronyd's view of VMCK.
 /// Fed by the runner as things happen; pure.
-struct StateRecorder {
-    typealias Moment = DaemonSnapshot.Moment
-    let started: Moment
-    private(set) var since: Moment
-    private(set) var lastSample: DaemonSnapshot.Sample?
-    private(set) var withheldByReason: [String: Int] = [:]
-    private(set) var disruptions: [String: Int] = [:]
-    private(set) var lastDisruption: DaemonSnapshot.Disruption?
-    private(set) var lastRestore: Moment?
-    private(set) var reset: DaemonSnapshot.Reset?
-    private(set) var resetFailures = 0
-    private(set) var chronyd: DaemonSnapshot.Chronyd?
+package struct StateRecorder {
+    package typealias Moment = DaemonSnapshot.Moment
+    package let started: Moment
+    package private(set) var since: Moment
+    package private(set) var lastSample: DaemonSnapshot.Sample?
+    package private(set) var withheldByReason: [String: Int] = [:]
+    package private(set) var disruptions: [String: Int] = [:]
+    package private(set) var lastDisruption: DaemonSnapshot.Disruption?
+    package private(set) var lastRestore: Moment?
+    package private(set) var reset: DaemonSnapshot.Reset?
+    package private(set) var resetFailures = 0
+    package private(set) var chronyd: DaemonSnapshot.Chronyd?
     /// Something an operator would want to see at once changed.
-    private(set) var changed = true
+    package private(set) var changed = true
 
-    init(started: Moment) {
+    package init(started: Moment) {
         self.started = started
         since = started
     }
 
     /// A logged event: a change of state (of kind: what `since` means), or a disruption.
-    mutating func note(_ event: DaemonEvent, disruptionNumber: Int, at moment: Moment) {
+    package mutating func note(_ event: DaemonEvent, disruptionNumber: Int, at moment: Moment) {
         switch event {
         case .stateChanged:
             since = moment
@@ -37,23 +40,23 @@ struct StateRecorder {
         }
     }
 
-    mutating func withheld(reason: String) { withheldByReason[reason, default: 0] += 1 }
+    package mutating func withheld(reason: String) { withheldByReason[reason, default: 0] += 1 }
 
-    mutating func sent(_ built: SampleBuilder.Built, at moment: Moment) {
+    package mutating func sent(_ built: SampleBuilder.Built, at moment: Moment) {
         lastSample = .init(at: moment, offsetNanoseconds: Int64(clamping: built.offsetNanoseconds), boundNanoseconds: built.boundNanoseconds)
     }
 
     /// chronyd acknowledged the reset for disruptions up to `disruption`.
-    mutating func resetAcknowledged(disruption: Int, at moment: Moment) {
+    package mutating func resetAcknowledged(disruption: Int, at moment: Moment) {
         guard var reset, reset.disruption <= disruption, reset.acknowledgedAt == nil else { return }
         reset.acknowledgedAt = moment
         self.reset = reset
         changed = true
     }
 
-    mutating func resetFailed() { resetFailures += 1 }
+    package mutating func resetFailed() { resetFailures += 1 }
 
-    mutating func chronyd(_ view: DaemonSnapshot.Chronyd) {
+    package mutating func chronyd(_ view: DaemonSnapshot.Chronyd) {
         // The first answer since the state began is a change too: `wait`
         // trusts only an answer given since tracking began.
         let firstSinceState = view.askedAt.monotonicNanoseconds >= since.monotonicNanoseconds
@@ -77,5 +80,5 @@ struct StateRecorder {
     }
 
     /// Published: what changed is out.
-    mutating func published() { changed = false }
+    package mutating func published() { changed = false }
 }

@@ -1,12 +1,11 @@
-import SystemPackage
-import VMClockPage
+import ErrorNumbers
 
 /// Why the device could not be opened or read. Messages say what to do.
 public enum DeviceError: Error, Equatable, Sendable, CustomStringConvertible {
     case absent(path: String)
     case permissionDenied(path: String)
     case tooShort(path: String, bytes: Int)
-    case unreadable(path: String, errno: Errno)
+    case unreadable(path: String, errno: ErrorNumber)
 
     public var description: String {
         switch self {
@@ -27,30 +26,5 @@ public enum DeviceError: Error, Equatable, Sendable, CustomStringConvertible {
     public var hasVanished: Bool {
         if case .absent = self { return true }
         return false
-    }
-
-    init(path: String, errno: Errno) {
-        switch errno {
-        case .noSuchFileOrDirectory, .operationNotSupportedByDevice, .noSuchAddressOrDevice: self = .absent(path: path)
-        case .permissionDenied, .notPermitted: self = .permissionDenied(path: path)
-        default: self = .unreadable(path: path, errno: errno)
-        }
-    }
-}
-
-/// Why no consistent page could be had.
-public enum SnapshotError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// seq_count stayed odd, or kept changing, for the whole timeout.
-    case busy(seqCount: UInt32, timeout: Duration)
-    case page(PageError)
-    case device(DeviceError)
-
-    public var description: String {
-        switch self {
-        case .busy(let seq, let timeout):
-            "page busy: seq_count \(seq) did not settle within \(timeout) (the host is stuck mid-update); will retry"
-        case .page(let error): "page invalid: \(error)"
-        case .device(let error): error.description
-        }
     }
 }

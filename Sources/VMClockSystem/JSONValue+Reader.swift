@@ -4,6 +4,7 @@ extension JSONValue {
         public var path: String
         public var problem: String
         public var description: String { "\(path): \(problem)" }
+        package init(path: String, problem: String) { (self.path, self.problem) = (path, problem) }
     }
 
     /// Typed access to one object's members, each failure naming its key path.

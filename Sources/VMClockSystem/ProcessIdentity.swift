@@ -27,7 +27,7 @@ public struct ProcessIdentity: Equatable, Sendable {
 
     /// Field 22 of a stat line; the command name (field 2) is in parentheses
     /// and may itself hold spaces and ')', so fields are counted after the last ')'.
-    static func startTicks(stat: String) -> UInt64? {
+    package static func startTicks(stat: String) -> UInt64? {
         guard let close = stat.lastIndex(of: ")") else { return nil }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         // After ')' come fields 3, 4, …: field 22 is the 20th.

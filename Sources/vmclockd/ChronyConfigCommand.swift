@@ -2,7 +2,10 @@
 import Glibc
 #endif
 import VMClockAccess
-import VMClockDaemon
+import DaemonCore
+import DaemonLoop
+import DaemonPublication
+import VMClockSystem
 import VMClockPage
 
 struct ChronyConfigCommand: Command {

@@ -1,5 +1,8 @@
 import Logging
-import VMClockDaemon
+import DaemonCore
+import DaemonLoop
+import DaemonPublication
+import VMClockSystem
 import VMClockPage
 
 /// Options shared by `run` and `chrony-config`, so the refclock line chronyd

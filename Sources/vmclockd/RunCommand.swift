@@ -1,5 +1,8 @@
 import Logging
-import VMClockDaemon
+import DaemonCore
+import DaemonLoop
+import DaemonPublication
+import VMClockSystem
 import VMClockService
 
 struct RunCommand: Command {

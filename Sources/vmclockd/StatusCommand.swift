@@ -1,5 +1,8 @@
 import VMClockAccess
-import VMClockDaemon
+import DaemonCore
+import DaemonLoop
+import DaemonPublication
+import VMClockSystem
 import VMClockPage
 
 struct StatusCommand: Command {

@@ -1,5 +1,8 @@
 import VMClockAccess
-import VMClockDaemon
+import DaemonCore
+import DaemonLoop
+import DaemonPublication
+import VMClockSystem
 import VMClockPage
 
 /// The result of `vmclockd status`, in the shape of its JSON schema

@@ -1,6 +1,9 @@
 import Testing
 import VMClockAccess
-import VMClockDaemon
+import DaemonCore
+import DaemonLoop
+import DaemonPublication
+import VMClockSystem
 import VMClockPage
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-import VMClockDaemon
+import DaemonCore
+import DaemonLoop
+import DaemonPublication
+import VMClockSystem
 import VMClockPage
 
 @Suite struct LeapSeconds {

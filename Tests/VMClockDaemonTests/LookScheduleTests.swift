@@ -1,5 +1,8 @@
 import Testing
-@testable import VMClockDaemon
+@testable import DaemonCore
+@testable import DaemonLoop
+@testable import DaemonPublication
+import VMClockSystem
 
 /// When the loop wakes: once per watch interval, faster only while there is
 /// a reason, and every sample interval a look that carries a sample.

@@ -1,6 +1,9 @@
 import Testing
 import VMClockAccess
-import VMClockDaemon
+import DaemonCore
+import DaemonLoop
+import DaemonPublication
+import VMClockSystem
 import VMClockPage
 
 /// A look at a page whose seq_count has not moved reuses its decoded verdict:

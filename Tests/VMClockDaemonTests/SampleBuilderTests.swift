@@ -1,6 +1,10 @@
 import Testing
 import ChronyClients
-import VMClockDaemon
+import ChronyProtocol
+import DaemonCore
+import DaemonLoop
+import DaemonPublication
+import VMClockSystem
 import VMClockPage
 
 @Suite struct Samples {

@@ -1,4 +1,7 @@
-import VMClockDaemon
+import DaemonCore
+import DaemonLoop
+import DaemonPublication
+import VMClockSystem
 import VMClockPage
 import VMClockSimulation
 

@@ -1,4 +1,5 @@
 @testable import ChronyClients
+@testable import ChronyProtocol
 import Testing
 
 /// REQ_N_SOURCES / REQ_SOURCE_DATA and their replies, from bytes laid out

@@ -1,40 +1,14 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import SystemPackage
+import ChronyClients
+import ChronyProtocol
 
 /// A native client of chronyd's command socket (what `chronyc -h PATH` does
 /// over a Unix socket). Requests over the Unix socket are fully privileged:
-/// access is the socket's file permissions.
+/// access is the socket's file permissions. Tests and benchmarks only: the
+/// daemon waits on its `ControlChannel` with everything else.
 public final class ControlClient {
-    public enum Failure: Error, Equatable, Sendable, CustomStringConvertible {
-        /// No command socket at the path, or chronyd not listening on it.
-        case unreachable(path: String, Errno)
-        /// Sent, but no reply in time: chronyd cannot write to our reply
-        /// socket, or dropped the request (too old for the command's padding).
-        case noReply(path: String, attempts: Int)
-        /// chronyd answered with an error status.
-        case refused(ControlCommand, ControlReply.Status)
-        /// chronyd's reply lacks the data the request asks for (too short).
-        case malformedReply(ControlCommand)
-        case socket(Errno)
-
-        public var description: String {
-            switch self {
-            case .unreachable(let path, let errno):
-                "chronyd's command socket \(path) is unreachable (\(errno)): chronyd is not running, or binds its command socket elsewhere or nowhere; put `bindcmdaddress \(path)` in chrony.conf (or set vmclockd's control-socket to the socket chronyd binds) and restart chronyd"
-            case .noReply(let path, let attempts):
-                "no reply from chronyd on \(path) after \(attempts) attempts: chronyd too old (reset sources needs 4.0+) or cannot write to our reply socket"
-            case .refused(let command, let status):
-                "chronyd refused '\(command)': \(status)"
-            case .malformedReply(let command):
-                "chronyd's reply to '\(command)' is too short for its data"
-            case .socket(let errno):
-                "cannot create the command client socket: \(errno)"
-            }
-        }
-    }
-
     public var serverPath: String { channel.serverPath }
     private let channel: ControlChannel
     public var timeoutMilliseconds: Int32 = 500 { didSet { channel.timeoutNanoseconds = Int64(timeoutMilliseconds) * 1_000_000 } }
@@ -42,14 +16,14 @@ public final class ControlClient {
 
     /// Binds the reply socket at `clientPath`, by default next to chronyd's
     /// command socket (as chronyc does).
-    public init(serverPath: String, clientPath: String? = nil) throws(Failure) {
+    public init(serverPath: String, clientPath: String? = nil) throws(ControlFailure) {
         channel = ControlChannel(serverPath: serverPath, clientPath: clientPath)
     }
 
     /// Sends `command` and waits for the matching reply, retrying with the
     /// attempt counter chronyd expects for a resend.
     @discardableResult
-    public func request(_ command: ControlCommand) throws(Failure) -> ControlReply {
+    public func request(_ command: ControlCommand) throws(ControlFailure) -> ControlReply {
         var outcome = channel.start(command, now: monotonicNanoseconds())
         while outcome == nil {
             let remaining = (channel.deadline ?? 0) - monotonicNanoseconds()

@@ -1,67 +1,73 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ChronyClients
+import ChronyProtocol
+import DaemonCore
 import VMClockAccess
+import VMClockSystem
 
-extension DaemonRunner {
-    /// What the daemon publishes of itself now.
-    func snapshot(now: Int64) -> DaemonSnapshot {
+extension DaemonSnapshot {
+    /// What the loop counts that the snapshot shows.
+    package struct LoopCounts {
+        package var samplesSent: Int, samplesUnsent: Int, samplesDroppedFull: Int, looks: Int
+        package init(samplesSent: Int, samplesUnsent: Int, samplesDroppedFull: Int, looks: Int) {
+            (self.samplesSent, self.samplesUnsent, self.samplesDroppedFull, self.looks) = (samplesSent, samplesUnsent, samplesDroppedFull, looks)
+        }
+    }
+
+    /// What the daemon publishes of itself at `now`, from what the loop hands
+    /// over: the state machine, the recorded history and the loop's counts.
+    package static func taken(
+        now: Int64, core: DaemonCore, configuration: DaemonConfiguration, recorder: StateRecorder, counts: LoopCounts,
+        notificationsInUse: Bool, process: ProcessIdentity?
+    ) -> DaemonSnapshot {
         let state = core.state
         var snapshot = DaemonSnapshot(
             pid: process?.pid ?? getpid(), processStartTicks: process?.startTicks ?? 0,
-            published: Self.moment(monotonic: now), started: recorder.started, device: configuration.devicePath,
+            published: Moment.at(monotonic: now), started: recorder.started, device: configuration.devicePath,
             state: state.name, reason: state.holdReason?.kind, reasonText: state.holdReason?.description,
             since: recorder.since, promiseNanoseconds: configuration.promiseNanoseconds,
-            disruptionMarker: core.identity?.disruptionMarker, notificationsInUse: reader.notifications.isInUse,
+            disruptionMarker: core.identity?.disruptionMarker, notificationsInUse: notificationsInUse,
             maintenance: core.maintenanceFlags.names)
         snapshot.lastSample = recorder.lastSample
-        snapshot.samples = .init(sent: statistics.samplesSent, withheld: recorder.withheldByReason,
-                                 unsent: statistics.samplesUnsent, dropped: statistics.samplesDroppedFull)
+        snapshot.samples = .init(sent: counts.samplesSent, withheld: recorder.withheldByReason,
+                                 unsent: counts.samplesUnsent, dropped: counts.samplesDroppedFull)
         snapshot.disruptions = recorder.disruptions
         snapshot.lastDisruption = recorder.lastDisruption
         snapshot.lastRestore = recorder.lastRestore
         snapshot.reset = recorder.reset
         snapshot.resetFailures = recorder.resetFailures
         snapshot.chronyd = recorder.chronyd
-        snapshot.looks = statistics.looks
+        snapshot.looks = counts.looks
         return snapshot
     }
+}
 
-    func publish(now: Int64) {
-        publisher.publish(snapshot(now: now), now: now)
-        recorder.published()
-    }
-
-    /// The loop ends: the published files go, so none claims a running daemon.
-    func stopping(_ stop: Stop) -> Stop {
-        publisher.withdraw()
-        return stop
-    }
-
+extension DaemonSnapshot.Moment {
     /// Now, or the monotonic instant `monotonic` (taken a moment ago), both ways.
-    static func moment(monotonic: Int64? = nil) -> DaemonSnapshot.Moment {
+    package static func at(monotonic: Int64? = nil) -> Self {
         let realtime = SystemClock.realtime().nanosecondsSinceEpoch ?? 0
         let now = SystemClock.monotonicNanoseconds()
         let at = monotonic ?? now
         return .init(unixNanoseconds: realtime - (now - at), monotonicNanoseconds: at)
     }
+}
 
+extension DaemonSnapshot.Chronyd {
     /// chronyd's answer as published: offsets turned to the daemon's sign
     /// (vmclock − system, as its samples are), so the two can be compared.
-    static func published(_ view: ChronydView) -> DaemonSnapshot.Chronyd {
-        var published = DaemonSnapshot.Chronyd(askedAt: moment(monotonic: view.askedAtMonotonic), unreachable: nil, vmck: nil)
+    package init(_ view: ChronydView) {
+        self.init(askedAt: .at(monotonic: view.askedAtMonotonic), unreachable: nil, vmck: nil)
         switch view.outcome {
         case .source(let source):
-            published.vmck = .init(state: source.state.name, latest: source.sinceSampleSeconds.map {
+            vmck = .init(state: source.state.name, latest: source.sinceSampleSeconds.map {
                 .init(offsetNanoseconds: nanoseconds(-source.latestOffsetSeconds, .toNearestOrAwayFromZero),
                       measuredOffsetNanoseconds: nanoseconds(-source.originalLatestOffsetSeconds, .toNearestOrAwayFromZero),
                       errorNanoseconds: UInt64(clamping: nanoseconds(source.latestErrorSeconds, .up)), ageSeconds: $0)
             })
         case .noSource: break
-        case .unreachable(let why): published.unreachable = why
+        case .unreachable(let why): unreachable = why
         }
-        return published
     }
 }
 
