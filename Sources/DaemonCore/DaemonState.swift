@@ -124,7 +124,7 @@ public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// What changed underneath the daemon, in the operator's words.
-public enum DisruptionKind: String, Sendable, Equatable {
+public enum DisruptionKind: String, Sendable, Equatable, CaseIterable {
     case migration = "disruption_marker changed (live migration or similar)"
     case snapshotRestore = "vm_generation_counter changed (snapshot restore)"
     case counterChanged = "counter_id changed"

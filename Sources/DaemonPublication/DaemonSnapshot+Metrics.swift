@@ -32,7 +32,7 @@ extension DaemonSnapshot {
 
     private func disruptionMetrics(_ out: inout MetricsWriter) {
         out.family("vmclockd_disruptions_total", .counter, "Disruptions seen (migrations, snapshot restores, …), by kind.")
-        for kind in DisruptionKind.all {
+        for kind in DisruptionKind.allCases {
             out.sample("vmclockd_disruptions_total", ("kind", kind.name), Double(disruptions[kind.name] ?? 0))
         }
         if let lastDisruption {

@@ -157,6 +157,4 @@ extension DisruptionKind {
         case .unverifiedStart: "unverified-start"
         }
     }
-
-    public static let all: [DisruptionKind] = [.migration, .snapshotRestore, .counterChanged, .pageReinitialised, .deviceGone, .unverifiedStart]
 }

@@ -4,8 +4,6 @@ import Glibc
 import VMClockAccess
 import DaemonCore
 import DaemonLoop
-import DaemonPublication
-import VMClockSystem
 
 /// Keeps systemd informed while the daemon runs: READY=1 once the device is
 /// open and the first verdict is made, STATUS= whenever its one-line summary

@@ -3,9 +3,6 @@ import Glibc
 #endif
 import VMClockAccess
 import DaemonCore
-import DaemonLoop
-import DaemonPublication
-import VMClockSystem
 import VMClockPage
 
 struct ChronyConfigCommand: Command {
@@ -121,7 +118,3 @@ enum ProposedPromise {
         nanosleep(&request, nil)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -1,7 +1,4 @@
-import DaemonCore
-import DaemonLoop
 import DaemonPublication
-import VMClockSystem
 
 extension DaemonStatus {
     func textLines() -> [String] {

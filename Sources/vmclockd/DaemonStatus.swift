@@ -1,6 +1,4 @@
 import VMClockAccess
-import DaemonCore
-import DaemonLoop
 import DaemonPublication
 import VMClockSystem
 

@@ -1,6 +1,3 @@
-import DaemonCore
-import DaemonLoop
-import DaemonPublication
 import VMClockSystem
 import VMClockPage
 

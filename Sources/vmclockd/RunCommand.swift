@@ -1,8 +1,5 @@
 import Logging
-import DaemonCore
 import DaemonLoop
-import DaemonPublication
-import VMClockSystem
 import VMClockService
 
 struct RunCommand: Command {

@@ -3,9 +3,7 @@ import Glibc
 #endif
 import VMClockAccess
 import DaemonCore
-import DaemonLoop
 import DaemonPublication
-import VMClockSystem
 
 struct WaitCommand: Command {
     static let name = "wait"

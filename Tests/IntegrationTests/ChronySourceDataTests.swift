@@ -2,9 +2,6 @@ import Foundation
 import PeerHarness
 import Testing
 import DaemonCore
-import DaemonLoop
-import DaemonPublication
-import VMClockSystem
 
 @testable import ChronyClients
 @testable import ChronyProtocol

@@ -4,8 +4,6 @@ import ErrorNumbers
 import SystemPackage
 import Testing
 import DaemonCore
-import DaemonLoop
-import DaemonPublication
 import VMClockSystem
 
 /// What the director asks of chronyd, against scripted outcomes: the

@@ -2,8 +2,6 @@ import Testing
 import VMClockAccess
 import DaemonCore
 import DaemonLoop
-import DaemonPublication
-import VMClockSystem
 import VMClockPage
 #if canImport(Glibc)
 import Glibc

@@ -4,8 +4,6 @@ import Synchronization
 import Testing
 import DaemonCore
 import DaemonLoop
-import DaemonPublication
-import VMClockSystem
 import VMClockService
 
 @Suite struct JournalFields {

@@ -1,9 +1,6 @@
 import Foundation
 import Testing
 import DaemonCore
-import DaemonLoop
-import DaemonPublication
-import VMClockSystem
 import VMClockPage
 
 @Suite struct LeapSeconds {

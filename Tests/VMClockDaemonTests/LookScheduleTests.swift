@@ -1,8 +1,5 @@
 import Testing
 @testable import DaemonCore
-@testable import DaemonLoop
-@testable import DaemonPublication
-import VMClockSystem
 
 /// When the loop wakes: once per watch interval, faster only while there is
 /// a reason, and every sample interval a look that carries a sample.

@@ -4,7 +4,6 @@ import VMClockAccess
 import VMClockPage
 
 @testable import DaemonCore
-@testable import DaemonLoop
 @testable import DaemonPublication
 import VMClockSystem
 

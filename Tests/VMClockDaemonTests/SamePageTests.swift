@@ -1,9 +1,6 @@
 import Testing
 import VMClockAccess
 import DaemonCore
-import DaemonLoop
-import DaemonPublication
-import VMClockSystem
 import VMClockPage
 
 /// A look at a page whose seq_count has not moved reuses its decoded verdict:

@@ -2,9 +2,6 @@ import Testing
 import ChronyClients
 import ChronyProtocol
 import DaemonCore
-import DaemonLoop
-import DaemonPublication
-import VMClockSystem
 import VMClockPage
 
 @Suite struct Samples {

@@ -4,8 +4,6 @@ import SystemPackage
 import VMClockAccess
 import VMClockPage
 @testable import DaemonCore
-@testable import DaemonLoop
-@testable import DaemonPublication
 import VMClockSystem
 
 /// A device that is there but fails to open or read holds with its own

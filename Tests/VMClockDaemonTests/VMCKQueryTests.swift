@@ -4,8 +4,6 @@ import ErrorNumbers
 import SystemPackage
 import Testing
 import DaemonCore
-import DaemonLoop
-import DaemonPublication
 import VMClockSystem
 
 /// The director's question "what does chronyd say of VMCK?", against a
