@@ -19,10 +19,12 @@ public enum DaemonEvent: Equatable, Sendable {
     case maintenanceAnnounced(PageFlags)
     case pageFieldChanged(field: String, old: String, new: String)
     case stepSkipped(reason: String)
+    /// The host's time moved beyond both pages' bounds under one marker.
+    case hostStep(HostStep, marker: UInt64)
 
     public var isWarning: Bool {
         switch self {
-        case .disruption, .maintenanceAnnounced: true
+        case .disruption, .maintenanceAnnounced, .hostStep: true
         case .stateChanged(_, .holding(let reason)): ![.calibrating, .settling, .resetPending].contains(reason)
         default: false
         }
@@ -44,6 +46,11 @@ public enum DaemonEvent: Equatable, Sendable {
             "page \(field) changed: \(old) → \(new)"
         case .stepSkipped(let reason):
             "no step after the disruption: \(reason)"
+        case .hostStep(let step, let marker):
+            "the host stepped its time by \(step.stepNanoseconds) ns under the same disruption_marker \(marker), beyond the bounds it gave"
+                + " (\(step.oldBoundNanoseconds) ns before, \(step.newBoundNanoseconds) ns now): chronyd's VMCK samples from before are wrong"
+                + " by more than they claimed; holding until chronyd acknowledges 'reset sources', then following the new page"
+                + " (calibration kept: the counter did not change)"
         }
     }
 }

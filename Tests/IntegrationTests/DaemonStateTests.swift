@@ -259,6 +259,7 @@ struct PublishedState {
     var lastRestore: Int?
     var reset: Reset?
     var resetFailures: Int
+    var hostSteps: Int
     var chronyd: Chronyd?
     var looks: Int
 
@@ -299,6 +300,7 @@ struct PublishedState {
             })
         }
         resetFailures = int(o["reset_failures"])
+        hostSteps = int(o["host_steps"])
         looks = int(o["looks"])
     }
 }
