@@ -109,14 +109,18 @@ import Glibc
         #expect(s.state == .tracking)
     }
 
-    @Test func aResetForAnEarlierDisruptionDoesNotCoverALaterOne() {
+    /// The later one a disruption too, or a host step (its time moved
+    /// beyond its bounds, same marker): resets are numbered together.
+    @Test(arguments: [false, true])
+    func aResetForAnEarlierDisruptionDoesNotCoverALaterOne(laterIsAHostStep: Bool) {
         var s = Scenario()
         s.startTracking()
         s.chronydAcknowledges = false
         s.image.disruptionMarker += 1
         s.run(milliseconds: 10)
-        s.image.disruptionMarker += 1
+        if laterIsAHostStep { s.hostOffsetNanoseconds = 100_000 } else { s.image.disruptionMarker += 1 }
         s.run(milliseconds: 100)
+        #expect(s.history.hostSteps.count == (laterIsAHostStep ? 1 : 0))
         #expect(s.core.resetOwed == 2)
         s.core.resetAcknowledged(disruption: 1)
         s.run(milliseconds: 10)

@@ -58,23 +58,6 @@ import VMClockSimulation
         #expect((-1_000_000_000 ... -999_999_999).contains(step.stepNanoseconds), "\(step)")
     }
 
-    /// A reset owed for a disruption and one for a later host step are two:
-    /// acknowledging the first does not cover the second.
-    @Test func aHostStepAfterADisruptionOwesItsOwnReset() {
-        var s = Scenario()
-        s.startTracking()
-        s.chronydAcknowledges = false
-        s.image.disruptionMarker += 1
-        s.run(milliseconds: 100)
-        #expect(s.core.resetOwed == 1)
-        s.hostOffsetNanoseconds = 100_000
-        s.run(milliseconds: 10)
-        #expect(s.core.resetOwed == 2)
-        s.core.resetAcknowledged(disruption: 1)
-        s.run(milliseconds: 10)
-        #expect(s.core.resetOwed == 2)
-    }
-
     /// A step that comes with a new marker is a disruption (which resets
     /// chronyd anyway), not a broken promise.
     @Test func aStepWithANewMarkerIsADisruptionNotAHostStep() {
