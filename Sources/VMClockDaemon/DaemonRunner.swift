@@ -24,6 +24,8 @@ public final class DaemonRunner {
     private var waiting = LoopWait()
     private let identities: IdentityKeeper?
     private var socketDirectories: SocketDirectoryWatch
+    /// Where the counter is the TSC: whether the kernel still trusts it.
+    private let tsc: KernelTSCWatch?
     let publisher: StatePublisher
     var recorder: StateRecorder
     let process = ProcessIdentity.current()
@@ -58,6 +60,7 @@ public final class DaemonRunner {
         socketDirectories = SocketDirectoryWatch(
             socketPaths: [configuration.refclockSocketPath, configuration.controlSocketPath])
         publisher = StatePublisher(configuration: configuration, log: log)
+        tsc = Counter.native == .x86TSC ? configuration.clocksourceListPath.map(KernelTSCWatch.init) : nil
         recorder = StateRecorder(started: Self.moment())
         log.metadata = { [unowned self] in metadata() }
         if let stored = identities?.stored {
@@ -113,6 +116,7 @@ public final class DaemonRunner {
 
     private func look(sampleDue: Bool, now: Int64) {
         statistics.looks += 1
+        if let verdict = tsc?.check(now: now) { learn(verdict, now: now) }
         let (observation, reading) = reader.look()
         perform(core.observe(observation, now: now))
         if core.state != .tracking { flowing = false }
@@ -143,7 +147,7 @@ public final class DaemonRunner {
         for effect in effects {
             switch effect {
             case .log(let event):
-                recorder.note(event, disruptionNumber: core.disruptions, at: Self.moment())
+                recorder.note(event, resetNumber: core.resetsAsked, at: Self.moment())
                 log.log(event.isWarning ? .warning : .notice, describe(event), metadata: JournalFields.messageID(event.messageID))
             case .makeStep(let correction):
                 log.log(.notice, "asking chronyd to step the clock: \(correction) s still to correct after the disruption")
@@ -188,6 +192,18 @@ public final class DaemonRunner {
         }
     }
 
+    /// The kernel's verdict on the TSC, for the state machine; one it cannot
+    /// give (the file unreadable) holds nothing back, but is said.
+    private func learn(_ verdict: KernelTSCWatch.Verdict, now: Int64) {
+        switch verdict {
+        case .trusted: core.kernelTSC(unstable: false)
+        case .unstable: core.kernelTSC(unstable: true)
+        case .unreadable(let error):
+            core.kernelTSC(unstable: false)
+            log.rateLimited("tsc-verdict", now: now, .warning, "cannot read \(tsc?.path ?? "?"): \(String(cString: strerror(error))); whether the kernel marked the TSC unstable is not checked (vmclockd needs read access to /sys)")
+        }
+    }
+
     // MARK: - journal fields
 
     /// Structured fields for the journal, now.
@@ -214,6 +230,7 @@ public final class DaemonRunner {
             onReload?()
             log.log(.notice, "SIGHUP: reopening \(configuration.devicePath)")
             reader.reopen()
+            tsc?.checkSoon()
             return nil
         }
     }

@@ -23,6 +23,7 @@ extension DaemonRunner {
         snapshot.lastRestore = recorder.lastRestore
         snapshot.reset = recorder.reset
         snapshot.resetFailures = recorder.resetFailures
+        snapshot.hostSteps = recorder.hostSteps
         snapshot.chronyd = recorder.chronyd
         snapshot.looks = statistics.looks
         return snapshot

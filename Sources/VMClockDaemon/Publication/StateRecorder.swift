@@ -12,6 +12,7 @@ struct StateRecorder {
     private(set) var lastRestore: Moment?
     private(set) var reset: DaemonSnapshot.Reset?
     private(set) var resetFailures = 0
+    private(set) var hostSteps = 0
     private(set) var chronyd: DaemonSnapshot.Chronyd?
     /// Something an operator would want to see at once changed.
     private(set) var changed = true
@@ -21,8 +22,9 @@ struct StateRecorder {
         since = started
     }
 
-    /// A logged event: a change of state (of kind: what `since` means), or a disruption.
-    mutating func note(_ event: DaemonEvent, disruptionNumber: Int, at moment: Moment) {
+    /// A logged event: a change of state (of kind: what `since` means), a
+    /// disruption or a host step (each asks reset `resetNumber`).
+    mutating func note(_ event: DaemonEvent, resetNumber: Int, at moment: Moment) {
         switch event {
         case .stateChanged:
             since = moment
@@ -31,7 +33,11 @@ struct StateRecorder {
             disruptions[kind.name, default: 0] += 1
             lastDisruption = .init(at: moment, kind: kind.name, marker: marker, whileAway: whileAway)
             if kind == .snapshotRestore { lastRestore = moment }
-            reset = .init(disruption: disruptionNumber, requestedAt: moment, acknowledgedAt: nil)
+            reset = .init(disruption: resetNumber, requestedAt: moment, acknowledgedAt: nil)
+            changed = true
+        case .hostStep:
+            hostSteps += 1
+            reset = .init(disruption: resetNumber, requestedAt: moment, acknowledgedAt: nil)
             changed = true
         default: break
         }
