@@ -53,6 +53,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Wait for update notifications on this file instead of the device (a
     /// test seam: a real character device's poll() behind a page in a file).
     public var notificationDevicePath: String?
+    /// The kernel's list of usable clocksources, read to learn whether it
+    /// marked the TSC unstable (x86 only; see KernelTSCWatch). A test seam:
+    /// a test points it at a file it rewrites; nil: not checked.
+    public var clocksourceListPath: String? = "/sys/devices/system/clocksource/clocksource0/available_clocksource"
     public static let refid = "VMCK"
 
     public init() {}

@@ -10,8 +10,12 @@ public struct DaemonCore: Sendable {
     /// The identity of the last valid page; a change is a disruption.
     public private(set) var identity: PageIdentity?
     public private(set) var disruptions = 0
-    /// The disruption whose `reset sources` chronyd has not acknowledged
-    /// yet (numbered from 1); nothing is sent while one is owed.
+    /// Steps of the host's time beyond its own bounds (see HostStep).
+    public private(set) var hostSteps = 0
+    /// Resets asked of chronyd so far: one per disruption or host step.
+    public private(set) var resetsAsked = 0
+    /// The reset (numbered from 1, disruptions and host steps together)
+    /// chronyd has not acknowledged yet; nothing is sent while one is owed.
     public private(set) var resetOwed: Int?
     /// The sample this look justifies, while tracking.
     public private(set) var sample: SampleBuilder.Built?
@@ -31,6 +35,9 @@ public struct DaemonCore: Sendable {
     private var goodSince: Int64?
     private var resumedAt: Int64?
     private var lastPage: VMClockPage?
+    /// The clock data last seen under the current identity, whatever its
+    /// verdict: what a host step is measured against.
+    private var lastClock: ClockData?
     /// The last page's verdict, reused while the page stays the same.
     private var lastAssessment: PageAssessment?
     private var announced: PageFlags = []
@@ -38,6 +45,8 @@ public struct DaemonCore: Sendable {
     /// The last measured disagreement between the page's period and the
     /// counter rate against CLOCK_MONOTONIC_RAW, ppm (nil while calibrating).
     public private(set) var periodDisagreementPPM: Double?
+    /// The kernel marked the TSC unstable (see KernelTSCWatch).
+    public private(set) var tscUnstable = false
     static let busyToleranceNanoseconds: Int64 = 100_000_000
 
     /// `remembered`: the identity an earlier run of the daemon left (this
@@ -57,10 +66,19 @@ public struct DaemonCore: Sendable {
     /// once no reset is owed. What the daemon keeps across its restarts.
     public var confirmedIdentity: PageIdentity? { resetOwed == nil && !lost ? identity : nil }
 
-    /// chronyd acknowledged the reset asked for after disruption `number`.
-    /// One asked for an earlier disruption does not cover a later one.
+    /// chronyd acknowledged reset `number` (see `resetOwed`). One asked for
+    /// an earlier disruption or step does not cover a later one.
     public mutating func resetAcknowledged(disruption number: Int) {
         if resetOwed == number { resetOwed = nil }
+    }
+
+    /// The kernel's verdict on the TSC. It matters only where the counter
+    /// is the TSC (a page's clock data is always in the native counter);
+    /// what was calibrated while it may have been unstable is dropped.
+    public mutating func kernelTSC(unstable: Bool) {
+        guard nativeCounter == .x86TSC else { return }
+        if unstable, !tscUnstable { calibration.reset() }
+        tscUnstable = unstable
     }
 
     /// The host announced maintenance (DISRUPTION_SOON or IMMINENT) and has
@@ -100,6 +118,7 @@ public struct DaemonCore: Sendable {
         case .page(let page, let look):
             effects += notice(page)
             let assessment = PageAssessment(page: page, nativeCounter: nativeCounter, taiPolicy: configuration.taiPolicy)
+            effects += noticeHostStep(assessment.clockData)
             lastAssessment = assessment
             next = judge(assessment, look: look, now: now)
         case .samePage(let look):
@@ -122,6 +141,7 @@ public struct DaemonCore: Sendable {
     private mutating func loseThePage() -> [DaemonEffect] {
         goodSince = nil
         lastAssessment = nil
+        lastClock = nil
         // At start, a device not there yet says nothing of the one before.
         guard !lost, !identityFromBefore, let identity else { return [] }
         lost = true
@@ -132,9 +152,8 @@ public struct DaemonCore: Sendable {
         _ kind: DisruptionKind, old: PageIdentity, new: PageIdentity?, whileAway: Bool
     ) -> [DaemonEffect] {
         disruptions += 1
-        resetOwed = disruptions
-        // This reset covers whatever happened while vmclockd was away too.
-        startUnverified = false
+        askReset()
+        lastClock = nil
         calibration.reset()
         needsSettle = configuration.settleTime > 0
         goodSince = nil
@@ -143,6 +162,32 @@ public struct DaemonCore: Sendable {
             .log(.disruption(kind, oldMarker: old.disruptionMarker, newMarker: new?.disruptionMarker,
                              generation: new?.vmGenerationCounter, whileAway: whileAway))
         ]
+    }
+
+    /// chronyd must drop what it holds of VMCK: one reset, numbered, owed
+    /// until acknowledged.
+    private mutating func askReset() {
+        resetsAsked += 1
+        resetOwed = resetsAsked
+        // This reset covers whatever happened while vmclockd was away too.
+        startUnverified = false
+    }
+
+    /// A step of the host's time beyond both pages' bounds, same identity
+    /// (a new identity was handled as a disruption and cleared `lastClock`).
+    /// chronyd is reset and, like after a disruption, stepped if far off;
+    /// the calibration stays: the counter did not change, only the host's
+    /// time did, and the rate cross-check compares the period with
+    /// CLOCK_MONOTONIC_RAW, which no host time touches.
+    private mutating func noticeHostStep(_ clock: ClockData?) -> [DaemonEffect] {
+        guard let clock else { return [] }
+        defer { lastClock = clock }
+        guard let old = lastClock, let step = HostStep.between(old, clock), let identity else { return [] }
+        hostSteps += 1
+        askReset()
+        goodSince = nil
+        stepPending = configuration.stepThreshold != nil
+        return [.log(.hostStep(step, marker: identity.disruptionMarker))]
     }
 
     /// Identity, maintenance flags and field changes of a consistent page.
@@ -203,6 +248,11 @@ public struct DaemonCore: Sendable {
             goodSince = nil
             return assessment.verdict == .disruptionOnly ? .disruptionOnly : .holding(Self.holdReason(assessment.problem))
         }
+        // No reading of an unstable TSC is worth calibrating on either.
+        if tscUnstable {
+            goodSince = nil
+            return .holding(.tscUnstable)
+        }
         let disagreement = calibrate(clock, look.rawBracket)
         let built = SampleBuilder.build(clock: clock, bracket: look.bracket, configuration: configuration)
         if let problem = assessment.problem {
@@ -236,7 +286,7 @@ public struct DaemonCore: Sendable {
         // An inverted bracket says nothing (another CPU's counter).
         if !raw.isInverted { calibration.record(PeriodCalibration.Point(
             counter: raw.counterMidpoint, rawNanoseconds: raw.system.nanosecondsSinceEpoch ?? 0,
-            uncertaintyNanoseconds: Int64(clamping: clock.halfTicksToNanoseconds(raw.windowTicks, unitsPerTick: clock.counterPeriodFracSec)))) }
+            uncertaintyNanoseconds: Int64(clamping: clock.readUncertaintyNanoseconds(raw)))) }
         let pageSecondsPerTick = Double(clock.counterPeriodFracSec)
             * Double(sign: .plus, exponent: -64 - Int(clock.counterPeriodShift), significand: 1)
         let disagreement = calibration.disagreement(pageSecondsPerTick: pageSecondsPerTick)

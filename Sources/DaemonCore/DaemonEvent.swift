@@ -23,11 +23,13 @@ public enum DaemonEvent: Equatable, Sendable {
     case startVerified
     /// No identity from an earlier run, and chronyd could not be asked.
     case startUnverifiable
+    /// The host's time moved beyond both pages' bounds under one marker.
+    case hostStep(HostStep, marker: UInt64)
 
     public var isWarning: Bool {
         switch self {
         case .disruption(let kind, _, _, _, _): kind != .unverifiedStart
-        case .maintenanceAnnounced, .startUnverifiable: true
+        case .maintenanceAnnounced, .startUnverifiable, .hostStep: true
         case .stateChanged(_, .holding(let reason)): ![.calibrating, .settling, .resetPending].contains(reason)
         default: false
         }
@@ -58,6 +60,11 @@ public enum DaemonEvent: Equatable, Sendable {
         case .startUnverifiable:
             "no page identity from an earlier run, and chronyd gave no tracking report within \(Int(DaemonCore.stepPatienceSeconds)) s: "
                 + "a disruption while vmclockd was not running would go unnoticed; check that chronyd's command socket is reachable (see control-socket)"
+        case .hostStep(let step, let marker):
+            "the host stepped its time by \(step.stepNanoseconds) ns under the same disruption_marker \(marker), beyond the bounds it gave"
+                + " (\(step.oldBoundNanoseconds) ns before, \(step.newBoundNanoseconds) ns now): chronyd's VMCK samples from before are wrong"
+                + " by more than they claimed; holding until chronyd acknowledges 'reset sources', then following the new page"
+                + " (calibration kept: the counter did not change)"
         }
     }
 }

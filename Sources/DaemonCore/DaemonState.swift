@@ -65,11 +65,14 @@ public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
     case periodDisagrees(ppm: Double, tolerancePPM: Double)
     /// Near a leap second, or the page's anchor is before one it is evaluated after.
     case leapSecond
-    /// After a disruption: chronyd has not yet acknowledged `reset sources`,
-    /// so its history may still be the old host's.
+    /// After a disruption or a host step: chronyd has not yet acknowledged
+    /// `reset sources`, so its history may still be the old host's (or the
+    /// old time's).
     case resetPending
     /// Good again after a disruption, waiting out the (optional) settle time.
     case settling
+    /// The counter is the TSC and the kernel marked it unstable.
+    case tscUnstable
 
     public var description: String {
         switch self {
@@ -87,8 +90,10 @@ public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
         case .periodDisagrees(let ppm, let tolerance):
             "the page's counter period disagrees with the measured rate by \(Self.ppm(ppm)) ppm (tolerance \(Self.ppm(tolerance)) ppm)"
         case .leapSecond: "near a leap second, or the page was anchored before one (1 s off until the host re-anchors)"
-        case .resetPending: "waiting for chronyd to acknowledge 'reset sources' after the disruption"
+        case .resetPending: "waiting for chronyd to acknowledge 'reset sources' after the disruption or host step"
         case .settling: "page good again, waiting out the settle time"
+        case .tscUnstable:
+            "the kernel marked the TSC unstable (dmesg: \"Marking TSC unstable\"; tsc is gone from the available clocksources): no reading of it can be trusted, as the kernel's own vmclock driver refuses too; fix the VM's TSC (an invariant TSC, vCPUs pinned, the hypervisor's TSC settings) and reboot the guest: the kernel never trusts it again until it boots"
         }
     }
 
@@ -109,13 +114,14 @@ public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
         case .leapSecond: "leap"
         case .resetPending: "reset-pending"
         case .settling: "settling"
+        case .tscUnstable: "tsc-unstable"
         }
     }
 
     /// Every `kind`, for metrics that list each reason (0 or 1).
     public static let kinds = [
         "device", "failing", "invalid", "busy", "no-time", "status", "no-bound", "bound", "calibrating", "period", "leap",
-        "reset-pending", "settling",
+        "reset-pending", "settling", "tsc-unstable",
     ]
 
     private static func ppm(_ value: Double) -> String {

@@ -6,6 +6,7 @@ public enum MessageID: String, Sendable, CaseIterable {
     case resume = "d3deab687c8c4c98bcd57f56340d7cc3"
     case maintenance = "aefb9a425ba24c0bb9711b4d0d2fb7f4"
     case resetAcknowledged = "7698050e36c24cb09334a66f975fa934"
+    case hostStep = "c3a81686b03640e3b7904a803529c906"
 }
 
 extension DaemonEvent {
@@ -13,6 +14,7 @@ extension DaemonEvent {
     public var messageID: MessageID? {
         switch self {
         case .disruption: .disruption
+        case .hostStep: .hostStep
         case .maintenanceAnnounced: .maintenance
         case .stateChanged(_, .tracking): .resume
         case .stateChanged(_, .holding): .hold

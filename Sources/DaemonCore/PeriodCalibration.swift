@@ -6,7 +6,7 @@
 /// starts again from nothing.
 ///
 /// How long it needs is set by what it must resolve: each point is a bracket
-/// good to half its window (tens of ns here, a few µs on a loaded guest), so
+/// good to about half its window (tens of ns here, a few µs on a loaded guest), so
 /// over a span S the rate is known to (u₁ + u₂) / S. It is ready once that
 /// uncertainty is a tenth of the tolerance it checks: 20 ms of span resolve
 /// 500 ppm with 50 µs of bracket uncertainty to spare.
@@ -14,7 +14,7 @@ public struct PeriodCalibration: Sendable, Equatable {
     public struct Point: Sendable, Equatable {
         public var counter: UInt64
         public var rawNanoseconds: Int64
-        /// Half the bracket's window, ns: how far the pairing may be off.
+        /// How far the pairing may be off, ns (ClockData.readUncertaintyNanoseconds).
         public var uncertaintyNanoseconds: Int64
         public init(counter: UInt64, rawNanoseconds: Int64, uncertaintyNanoseconds: Int64 = 0) {
             self.counter = counter

@@ -27,6 +27,8 @@ public final class DaemonRunner {
     private var waiting = LoopWait()
     private let identities: IdentityKeeper?
     private var socketDirectories: SocketDirectoryWatch
+    /// Where the counter is the TSC: whether the kernel still trusts it.
+    private let tsc: KernelTSCWatch?
     private let publisher: StatePublisher
     private var recorder: StateRecorder
     private let process = ProcessIdentity.current()
@@ -63,6 +65,7 @@ public final class DaemonRunner {
         publisher = StatePublisher(configuration: configuration) { what, problem, now in
             if let problem { log.rateLimited("publish-\(what)", now: now, .warning, problem) } else { log.cleared("publish-\(what)") }
         }
+        tsc = Counter.native == .x86TSC ? configuration.clocksourceListPath.map(KernelTSCWatch.init) : nil
         recorder = StateRecorder(started: .at())
         log.metadata = { [unowned self] in metadata() }
         if let stored = identities?.stored {
@@ -118,6 +121,7 @@ public final class DaemonRunner {
 
     private func look(sampleDue: Bool, now: Int64) {
         statistics.looks += 1
+        if let verdict = tsc?.check(now: now) { learn(verdict, now: now) }
         let (observation, reading) = reader.look()
         perform(core.observe(observation, now: now))
         if core.state != .tracking { flowing = false }
@@ -148,7 +152,7 @@ public final class DaemonRunner {
         for effect in effects {
             switch effect {
             case .log(let event):
-                recorder.note(event, disruptionNumber: core.disruptions, at: .at())
+                recorder.note(event, resetNumber: core.resetsAsked, at: .at())
                 log.log(event.isWarning ? .warning : .notice, describe(event), metadata: JournalFields.messageID(event.messageID))
             case .makeStep(let correction):
                 log.log(.notice, "asking chronyd to step the clock: \(correction) s still to correct after the disruption")
@@ -190,6 +194,18 @@ public final class DaemonRunner {
             recorder.resetFailed()
         case .vmck(let view):
             recorder.chronyd(.init(view))
+        }
+    }
+
+    /// The kernel's verdict on the TSC, for the state machine; one it cannot
+    /// give (the file unreadable) holds nothing back, but is said.
+    private func learn(_ verdict: KernelTSCWatch.Verdict, now: Int64) {
+        switch verdict {
+        case .trusted: core.kernelTSC(unstable: false)
+        case .unstable: core.kernelTSC(unstable: true)
+        case .unreadable(let error):
+            core.kernelTSC(unstable: false)
+            log.rateLimited("tsc-verdict", now: now, .warning, "cannot read \(tsc?.path ?? "?"): \(String(cString: strerror(error))); whether the kernel marked the TSC unstable is not checked (vmclockd needs read access to /sys)")
         }
     }
 
@@ -239,6 +255,7 @@ public final class DaemonRunner {
             onReload?()
             log.log(.notice, "SIGHUP: reopening \(configuration.devicePath)")
             reader.reopen()
+            tsc?.checkSoon()
             return nil
         }
     }

@@ -15,7 +15,7 @@ extension DaemonSnapshot {
                 "total": .from(disruptionsTotal), "by_kind": .object(disruptions.mapValues { .from($0) }),
                 "last": lastDisruption?.json ?? .null, "last_restore": lastRestore?.json ?? .null,
             ]),
-            "reset": reset?.json ?? .null, "reset_failures": .from(resetFailures),
+            "reset": reset?.json ?? .null, "reset_failures": .from(resetFailures), "host_steps": .from(hostSteps),
             "chronyd": chronyd?.json ?? .null, "notifications_in_use": .bool(notificationsInUse),
             "maintenance": .array(maintenance.map(JSONValue.string)), "looks": .from(looks),
         ])
@@ -48,6 +48,8 @@ extension DaemonSnapshot {
         lastRestore = try d.optionalObject("last_restore").map { (r) throws(JSONValue.Mismatch) in try Moment(r) }
         reset = try o.optionalObject("reset").map { (r) throws(JSONValue.Mismatch) in try Reset(r) }
         resetFailures = try o.integer("reset_failures")
+        // Schema 1 (a daemon from before an upgrade) had no host steps.
+        hostSteps = schema == 1 ? 0 : try o.integer("host_steps")
         chronyd = try o.optionalObject("chronyd").map { (r) throws(JSONValue.Mismatch) in try Chronyd(r) }
         notificationsInUse = try o.bool("notifications_in_use")
         maintenance = try o.strings("maintenance")

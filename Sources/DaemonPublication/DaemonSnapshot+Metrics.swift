@@ -35,6 +35,8 @@ extension DaemonSnapshot {
         for kind in DisruptionKind.allCases {
             out.sample("vmclockd_disruptions_total", ("kind", kind.name), Double(disruptions[kind.name] ?? 0))
         }
+        out.family("vmclockd_host_steps_total", .counter, "Steps of the host's time beyond the error bounds it gave, under one disruption_marker (each resets chronyd).")
+        out.sample("vmclockd_host_steps_total", Double(hostSteps))
         if let lastDisruption {
             out.family("vmclockd_last_disruption_timestamp_seconds", .gauge, "When the last disruption was seen, seconds since the epoch.")
             out.sample("vmclockd_last_disruption_timestamp_seconds", seconds(lastDisruption.at.unixNanoseconds))
@@ -58,7 +60,7 @@ extension DaemonSnapshot {
     }
 
     private func chronydMetrics(_ out: inout MetricsWriter) {
-        out.family("vmclockd_chronyd_reset_pending", .gauge, "1 while chronyd has not acknowledged the reset asked after a disruption.")
+        out.family("vmclockd_chronyd_reset_pending", .gauge, "1 while chronyd has not acknowledged the reset asked after a disruption or host step.")
         out.sample("vmclockd_chronyd_reset_pending", resetPending ? 1 : 0)
         out.family("vmclockd_chronyd_reset_failures_total", .counter, "Attempts at 'reset sources' that chronyd did not acknowledge.")
         out.sample("vmclockd_chronyd_reset_failures_total", Double(resetFailures))

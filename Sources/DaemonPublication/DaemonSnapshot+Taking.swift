@@ -37,6 +37,7 @@ extension DaemonSnapshot {
         snapshot.lastRestore = recorder.lastRestore
         snapshot.reset = recorder.reset
         snapshot.resetFailures = recorder.resetFailures
+        snapshot.hostSteps = recorder.hostSteps
         snapshot.chronyd = recorder.chronyd
         snapshot.looks = counts.looks
         return snapshot

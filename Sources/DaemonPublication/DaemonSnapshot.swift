@@ -53,7 +53,8 @@ public struct DaemonSnapshot: Equatable, Sendable {
     }
 
     public struct Reset: Equatable, Sendable {
-        /// The disruption (numbered from 1 in this run) it was asked for.
+        /// The reset's number in this run, from 1: disruptions and host steps
+        /// are numbered together (JSON `disruption`, its name before host steps).
         public var disruption: Int
         public var requestedAt: Moment
         public var acknowledgedAt: Moment?
@@ -110,6 +111,8 @@ public struct DaemonSnapshot: Equatable, Sendable {
     public var lastRestore: Moment?
     public var reset: Reset?
     public var resetFailures = 0
+    /// Steps of the host's time beyond its own bounds under one marker.
+    public var hostSteps = 0
     public var chronyd: Chronyd?
     /// The device delivers update notifications and the loop waits on them.
     public var notificationsInUse: Bool

@@ -15,6 +15,7 @@ package struct StateRecorder {
     package private(set) var lastRestore: Moment?
     package private(set) var reset: DaemonSnapshot.Reset?
     package private(set) var resetFailures = 0
+    package private(set) var hostSteps = 0
     package private(set) var chronyd: DaemonSnapshot.Chronyd?
     /// Something an operator would want to see at once changed.
     package private(set) var changed = true
@@ -24,8 +25,9 @@ package struct StateRecorder {
         since = started
     }
 
-    /// A logged event: a change of state (of kind: what `since` means), or a disruption.
-    package mutating func note(_ event: DaemonEvent, disruptionNumber: Int, at moment: Moment) {
+    /// A logged event: a change of state (of kind: what `since` means), a
+    /// disruption or a host step (each asks reset `resetNumber`).
+    package mutating func note(_ event: DaemonEvent, resetNumber: Int, at moment: Moment) {
         switch event {
         case .stateChanged:
             since = moment
@@ -34,7 +36,11 @@ package struct StateRecorder {
             disruptions[kind.name, default: 0] += 1
             lastDisruption = .init(at: moment, kind: kind.name, marker: marker, whileAway: whileAway)
             if kind == .snapshotRestore { lastRestore = moment }
-            reset = .init(disruption: disruptionNumber, requestedAt: moment, acknowledgedAt: nil)
+            reset = .init(disruption: resetNumber, requestedAt: moment, acknowledgedAt: nil)
+            changed = true
+        case .hostStep:
+            hostSteps += 1
+            reset = .init(disruption: resetNumber, requestedAt: moment, acknowledgedAt: nil)
             changed = true
         default: break
         }

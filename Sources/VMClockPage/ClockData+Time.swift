@@ -54,8 +54,12 @@ extension ClockData {
     /// least as fast as chrony's own assumption for any clock (its default
     /// `maxclockerror`, 1 ppm).
     public func maxErrorNanoseconds(atCounter counter: UInt64) -> UInt64? {
-        errorBound(time: timeMaxerrorNanosec, rate: periodMaxerrorRate.map { max($0, minimumMaxErrorRate) }, counter: counter)
+        errorBound(time: timeMaxerrorNanosec, rate: flooredMaxErrorRate, counter: counter)
     }
+
+    /// The period's max error rate, never below `minimumMaxErrorRate`; nil
+    /// where the page gives none.
+    public var flooredMaxErrorRate: UInt64? { periodMaxerrorRate.map { max($0, minimumMaxErrorRate) } }
 
     public static let minimumRateErrorPPM: UInt64 = 1
 
@@ -83,28 +87,27 @@ extension ClockData {
     /// `ticks` counter ticks of `unitsPerTick` · 2^-(64+shift) s each, in ns,
     /// rounded up, saturating at UInt64.max.
     public func ticksToNanoseconds(_ ticks: UInt64, unitsPerTick: UInt64) -> UInt64 {
-        scaledNanoseconds(ticks, unitsPerTick: unitsPerTick, halved: false)
+        scaledNanoseconds(ticks, unitsPerTick: unitsPerTick, plusOneFraction: false)
     }
 
-    /// Half of `ticksToNanoseconds`, rounded up from the exact value (not
-    /// from the saturated one).
-    public func halfTicksToNanoseconds(_ ticks: UInt64, unitsPerTick: UInt64) -> UInt64 {
-        scaledNanoseconds(ticks, unitsPerTick: unitsPerTick, halved: true)
+    /// `ticksToNanoseconds` of 2^-64 s more, exactly: what a time floored to
+    /// the page's resolution (2^-64 s) may additionally be off by.
+    func ticksToNanosecondsPlusOneFraction(_ ticks: UInt64, unitsPerTick: UInt64) -> UInt64 {
+        scaledNanoseconds(ticks, unitsPerTick: unitsPerTick, plusOneFraction: true)
     }
 
-    private func scaledNanoseconds(_ ticks: UInt64, unitsPerTick: UInt64, halved: Bool) -> UInt64 {
+    private func scaledNanoseconds(_ ticks: UInt64, unitsPerTick: UInt64, plusOneFraction: Bool) -> UInt64 {
         let product = UInt128(ticks) * UInt128(unitsPerTick)
-        let (high, low) = product.multipliedFullWidth(by: UInt128(UInt64.nanosecondsPerSecond))
-        // high < 2^30 (product < 2^128, 10^9 < 2^30); the shift is 64…128.
-        let shift = 64 + Int(counterPeriodShift) + (halved ? 1 : 0)
-        let quotient: UInt128
-        let inexact: Bool
-        if shift == 128 {
-            (quotient, inexact) = (high, low != 0)
-        } else {
-            quotient = high << (128 - shift) | low >> shift
-            inexact = low & ((1 << shift) - 1) != 0
+        var (high, low) = product.multipliedFullWidth(by: UInt128(UInt64.nanosecondsPerSecond))
+        // high < 2^30 (product < 2^128, 10^9 < 2^30); the shift is 64…127.
+        let shift = 64 + Int(counterPeriodShift)
+        if plusOneFraction {
+            // + 2^-64 s = 2^shift' units of 2^-(64+shift') s, times 10^9 (< 2^93): high stays < 2^31.
+            let (sum, carry) = low.addingReportingOverflow(UInt128(UInt64.nanosecondsPerSecond) << counterPeriodShift)
+            (high, low) = (carry ? high + 1 : high, sum)
         }
+        let quotient = high << (128 - shift) | low >> shift
+        let inexact = low & ((1 << shift) - 1) != 0
         let rounded = inexact ? quotient + 1 : quotient
         return rounded > UInt128(UInt64.max) ? .max : UInt64(rounded)
     }

@@ -16,8 +16,13 @@ public struct SimulatedHost {
     /// A migration: a new marker, optionally a time step and a new period error.
     public mutating func disrupt(stepNanoseconds: Int64 = 0, periodErrorPPM: Double? = nil) {
         disruptionMarker &+= 1
-        settings.offsetNanoseconds &+= stepNanoseconds
+        step(nanoseconds: stepNanoseconds)
         if let periodErrorPPM { settings.periodErrorPPM = periodErrorPPM }
+    }
+
+    /// The host steps its time, marker unchanged.
+    public mutating func step(nanoseconds: Int64) {
+        settings.offsetNanoseconds &+= nanoseconds
     }
 
     /// A snapshot restore: a new generation and, as the ABI requires, a new marker.

@@ -4,6 +4,9 @@ public enum SimulatorCommand: Equatable {
     case set([String])
     /// `disrupt [step_ns=N] [period_error_ppm=X]`: a migration.
     case disrupt(stepNanoseconds: Int64, periodErrorPPM: Double?)
+    /// `step step_ns=N`: the host steps its time by N ns and keeps its
+    /// marker (a host breaking its error bounds when N exceeds them).
+    case step(stepNanoseconds: Int64)
     /// `restore [step_ns=N]`: a snapshot restore (generation and marker).
     case restore(stepNanoseconds: Int64)
     /// `marker N` / `generation N`: set the raw values.
@@ -23,6 +26,7 @@ public enum SimulatorCommand: Equatable {
           set key=value ...            change settings (keys as on the command line)
           disrupt [step_ns=N] [period_error_ppm=X]
                                        migration: new disruption_marker, optional time step and period change
+          step step_ns=N               the host steps its time by N ns, disruption_marker unchanged
           restore [step_ns=N]          snapshot restore: new vm_generation_counter and disruption_marker
           marker N | generation N      set disruption_marker / vm_generation_counter to N
           stall | unstall              leave seq_count odd (host stuck mid-update) / finish the update
@@ -42,6 +46,10 @@ public enum SimulatorCommand: Equatable {
             self = .disrupt(
                 stepNanoseconds: try Self.value(options["step_ns"], "step_ns") ?? 0,
                 periodErrorPPM: try Self.value(options["period_error_ppm"], "period_error_ppm"))
+        case "step":
+            let options = try Self.options(arguments, allowed: ["step_ns"])
+            guard let step: Int64 = try Self.value(options["step_ns"], "step_ns") else { throw .badArgument("step needs step_ns=N") }
+            self = .step(stepNanoseconds: step)
         case "restore":
             let options = try Self.options(arguments, allowed: ["step_ns"])
             self = .restore(stepNanoseconds: try Self.value(options["step_ns"], "step_ns") ?? 0)

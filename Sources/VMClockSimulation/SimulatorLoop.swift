@@ -78,6 +78,7 @@ public final class SimulatorLoop {
         case .set(let assignments): try host.settings.apply(assignments)
         case .disrupt(let step, let ppm): host.disrupt(stepNanoseconds: step, periodErrorPPM: ppm)
         case .restore(let step): host.restoreSnapshot(stepNanoseconds: step)
+        case .step(let step): host.step(nanoseconds: step)
         case .marker(let value): host.setRaw(marker: value)
         case .generation(let value): host.setRaw(generation: value)
         case .stall: writer?.stall()

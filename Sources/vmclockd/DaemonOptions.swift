@@ -90,6 +90,14 @@ struct DaemonOptions {
                 seam.hidden = true
                 return seam
             }(),
+            {
+                var seam = O("clocksource-file", value: "path",
+                             help: "Tests only: read the kernel's available clocksources (is the TSC trusted?) from this file.") {
+                    $0.configuration.clocksourceListPath = $1
+                }
+                seam.hidden = true
+                return seam
+            }(),
         ]
     }
 

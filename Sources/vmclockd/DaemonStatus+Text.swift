@@ -17,6 +17,7 @@ extension DaemonStatus {
             ", last: \($0.kind)\($0.whileAway ? " while not running" : "") at \(when($0.at))" + ($0.marker.map { ", marker now \($0)" } ?? "")
         } ?? "")))
         lines.append(row("  snapshot restores", "\(s.disruptions["snapshot-restore"] ?? 0)" + (s.lastRestore.map { ", last at \(when($0))" } ?? "")))
+        if s.hostSteps > 0 { lines.append(row("  host steps", "\(s.hostSteps) beyond the host's own bounds (each reset chronyd)")) }
         lines.append(row("  last reset", resetText(s)))
         lines.append(row("  chronyd", chronydText(s)))
         lines.append(row("  notifications", s.notificationsInUse ? "in use (the device wakes the daemon)" : "not in use (looks on a timer)"))
@@ -26,8 +27,8 @@ extension DaemonStatus {
     }
 
     private func resetText(_ s: DaemonSnapshot) -> String {
-        guard let reset = s.reset else { return "none asked (no disruption since start)" }
-        let asked = "for disruption \(reset.disruption), asked at \(when(reset.requestedAt))"
+        guard let reset = s.reset else { return "none asked (no disruption or host step since start)" }
+        let asked = "number \(reset.disruption), asked at \(when(reset.requestedAt))"
         guard let acknowledged = reset.acknowledgedAt else {
             return asked + ": NOT acknowledged yet" + (s.resetFailures > 0 ? " (\(s.resetFailures) failed attempts)" : "")
         }

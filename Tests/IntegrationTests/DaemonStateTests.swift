@@ -321,6 +321,7 @@ struct PublishedState {
     var lastRestore: Int?
     var reset: Reset?
     var resetFailures: Int
+    var hostSteps: Int
     var chronyd: Chronyd?
     var looks: Int
     var notificationsInUse: Bool?
@@ -364,6 +365,7 @@ struct PublishedState {
             })
         }
         resetFailures = int(o["reset_failures"])
+        hostSteps = int(o["host_steps"])
         looks = int(o["looks"])
         notificationsInUse = o["notifications_in_use"] as? Bool
     }

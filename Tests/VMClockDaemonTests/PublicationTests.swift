@@ -27,6 +27,7 @@ import VMClockSystem
         s.lastRestore = moment(50)
         s.reset = .init(disruption: 3, requestedAt: moment(90), acknowledgedAt: nil)
         s.resetFailures = 4
+        s.hostSteps = 2
         s.chronyd = .init(askedAt: moment(99), unreachable: "connection refused ✗", vmck: .init(state: "selected", latest: .init(offsetNanoseconds: Int64.min, measuredOffsetNanoseconds: 7, errorNanoseconds: 5, ageSeconds: 3)))
         s.looks = 1600
         return s
@@ -61,11 +62,22 @@ import VMClockSystem
         #expect(text.contains("\"monotonic_ns\" : \"100000000000\""))
         // Schema 1: the same document with every one of them a bare number.
         var schemaOne = text.replacingFirst("\"schema\" : 2", with: "\"schema\" : 1")
+            .replacingFirst("\"host_steps\" : 2,", with: "")
         for quoted in Set(text.split(separator: "\"").filter { !$0.isEmpty && $0.allSatisfy(\.isNumber) }) {
             schemaOne = schemaOne.replacingOccurrences(of: "\"\(quoted)\"", with: String(quoted))
         }
         #expect(!schemaOne.contains("\"18446744073709551615\""))
-        #expect(try DaemonSnapshot(json: JSONValue(parsing: schemaOne)) == Self.sample)
+        var beforeHostSteps = Self.sample
+        beforeHostSteps.hostSteps = 0
+        #expect(!schemaOne.contains("host_steps"))
+        #expect(try DaemonSnapshot(json: JSONValue(parsing: schemaOne)) == beforeHostSteps)
+    }
+
+    /// Host steps: a status field, and a counter whose name says "step".
+    @Test func hostStepsArePublishedAndCounted() throws {
+        #expect(Self.sample.json.text.contains("\"host_steps\" : 2"), "\(Self.sample.json.text)")
+        #expect(Self.sample.metricsText.contains("\nvmclockd_host_steps_total 2\n"), "\(Self.sample.metricsText)")
+        #expect(Self.sample.metricsText.contains("# TYPE vmclockd_host_steps_total counter"))
     }
 
     @Test func anotherSchemaIsRefusedByName() throws {
@@ -105,7 +117,7 @@ import VMClockSystem
         let reasons: [HoldReason] = [
             .deviceUnavailable(error), .deviceFailing(error), .pageInvalid(.badMagic(0)), .busy, .noTime(nil),
             .clockStatus(.unknown), .noErrorBound, .boundAbovePromise(boundNanoseconds: 1, promiseNanoseconds: 0), .calibrating,
-            .periodDisagrees(ppm: 1, tolerancePPM: 0), .leapSecond, .resetPending, .settling,
+            .periodDisagrees(ppm: 1, tolerancePPM: 0), .leapSecond, .resetPending, .settling, .tscUnstable,
         ]
         #expect(Set(reasons.map(\.kind)) == Set(HoldReason.kinds))
         #expect(reasons.count == HoldReason.kinds.count)
@@ -130,11 +142,11 @@ import VMClockSystem
     @Test func theRecorderTiesAResetToItsDisruption() {
         var recorder = StateRecorder(started: Self.moment(0))
         recorder.published()
-        recorder.note(.disruption(.snapshotRestore, oldMarker: 1, newMarker: 2, generation: 5, whileAway: false), disruptionNumber: 1, at: Self.moment(10))
+        recorder.note(.disruption(.snapshotRestore, oldMarker: 1, newMarker: 2, generation: 5, whileAway: false), resetNumber: 1, at: Self.moment(10))
         #expect(recorder.changed)
         #expect(recorder.reset == .init(disruption: 1, requestedAt: Self.moment(10), acknowledgedAt: nil))
         #expect(recorder.lastRestore == Self.moment(10))
-        recorder.note(.disruption(.migration, oldMarker: 2, newMarker: 3, generation: 5, whileAway: false), disruptionNumber: 2, at: Self.moment(11))
+        recorder.note(.disruption(.migration, oldMarker: 2, newMarker: 3, generation: 5, whileAway: false), resetNumber: 2, at: Self.moment(11))
         // An acknowledgement for the first disruption does not cover the second.
         recorder.resetAcknowledged(disruption: 1, at: Self.moment(12))
         #expect(recorder.reset?.acknowledgedAt == nil)
@@ -165,7 +177,7 @@ import VMClockSystem
         #expect(isChange(view(asked: 4, selected: false, unreachable: "no reply")), "chronyd lost")
         #expect(isChange(view(asked: 5, selected: true)), "chronyd back, VMCK selected")
 
-        recorder.note(.stateChanged(from: .holding(.busy), to: .tracking), disruptionNumber: 0, at: Self.moment(6))
+        recorder.note(.stateChanged(from: .holding(.busy), to: .tracking), resetNumber: 0, at: Self.moment(6))
         recorder.published()
         #expect(!isChange(view(asked: 5, selected: true)), "asked before the state began: not what wait needs")
         #expect(isChange(view(asked: 7, selected: true)), "the first answer asked since tracking began, VMCK still selected")

@@ -17,6 +17,9 @@ struct Scenario {
     /// chronyd answers every reset at the next look (a prompt chronyd).
     var chronydAcknowledges = true
     var acknowledgedResets = 0
+    /// How far the host's time is from the true time: changing it between
+    /// looks is the host stepping its clock (the marker unchanged).
+    var hostOffsetNanoseconds: Int64 = 0
     /// Half the counter bracket around each clock read, ticks (= ns).
     var bracketHalfWidth: UInt64 = 20
 
@@ -32,7 +35,7 @@ struct Scenario {
         image.counterPeriodShift = 29
         image.counterPeriodFracSec = Self.period(ppm: 0)
         image.counterValue = Self.counterBase
-        image.timeSec = 1_800_000_000
+        image.timeSec = UInt64(Self.timeAtBase)
         image.timeMaxerrorNanosec = 10_000
         image.timeEsterrorNanosec = 1_000
         image.counterPeriodMaxerrorRateFracSec = image.counterPeriodFracSec / 10_000_000  // 0.1 ppm
@@ -46,9 +49,22 @@ struct Scenario {
 
     var counter: UInt64 { Self.counterBase + UInt64(now) }
 
-    /// The host re-anchors the page to the current instant, as a host does.
+    /// The true time now (UTC): the page's time at `counterBase` plus one ns
+    /// a tick. The system clock agrees with it (offset 0).
+    var trueTime: Timestamp {
+        let ns = Int64(counter - Self.counterBase)
+        return Timestamp(seconds: Self.timeAtBase + ns / 1_000_000_000, nanoseconds: ns % 1_000_000_000)
+    }
+
+    static let timeAtBase: Int64 = 1_800_000_000
+
+    /// The host re-anchors the page to the current instant, as a host does:
+    /// the same time it said before, at a later counter.
     mutating func reanchor() {
         image.counterValue = counter
+        let ns = Int64(counter - Self.counterBase) + hostOffsetNanoseconds
+        let time = Timestamp(seconds: Self.timeAtBase + ns / 1_000_000_000, nanoseconds: ns % 1_000_000_000)
+        (image.timeSec, image.timeFracSec) = (UInt64(time.seconds), time.fraction)
     }
 
     /// Advances time by `milliseconds` in 10 ms looks, each at a freshly anchored page.
@@ -75,11 +91,10 @@ struct Scenario {
         return feed(observation)
     }
 
-    /// The readings of a look now: the system clock agrees with the page's
-    /// anchor (offset 0) and CLOCK_MONOTONIC_RAW is `now`.
+    /// The readings of a look now: the system clock reads the true time
+    /// (offset 0 from an honest page) and CLOCK_MONOTONIC_RAW is `now`.
     var lookNow: Look {
-        let ns = Int64(counter) - Int64(image.counterValue)  // 1 tick ≈ 1 ns; time_frac_sec is 0 here
-        let system = Timestamp(seconds: Int64(image.timeSec) + ns / 1_000_000_000, nanoseconds: ns % 1_000_000_000)
+        let system = trueTime
         let before = counter - bracketHalfWidth, after = counter + bracketHalfWidth
         return Look(
             bracket: CounterBracket(counterBefore: before, counterAfter: after, system: system),
@@ -112,6 +127,9 @@ extension [DaemonEffect] {
     }
     var disruptionsWhileAway: [Bool] {
         compactMap { if case .log(.disruption(_, _, _, _, let away)) = $0 { away } else { nil } }
+    }
+    var hostSteps: [HostStep] {
+        compactMap { if case .log(.hostStep(let step, _)) = $0 { step } else { nil } }
     }
     var loggedStates: [DaemonState] {
         compactMap { if case .log(.stateChanged(_, let to)) = $0 { to } else { nil } }

@@ -102,6 +102,33 @@ enum Ref {
         return errorBound(s, counter: counter, timeNs: s.timeMaxerrorNs, rate: UInt64(rate))
     }
 
+    /// The farthest the true time at the system clock's read can be from
+    /// `reported` (the page's time evaluated for the bracket), in ns, as an
+    /// exact numerator over 2^(64+shift). Found by trying every extreme of
+    /// what the page allows, not by a formula: the counter truly anywhere in
+    /// [before, after + 1] (a reading c is a counter in [c, c+1); the system
+    /// clock was read between the two reads: the supremum of that open
+    /// interval), and the true clock anywhere the max error admits, i.e.
+    /// true(x) = page(x) + e + (x − counter_value)·δ with |e| ≤
+    /// time_maxerror and |δ| ≤ the (floored) max error rate. The distance is
+    /// linear in each of x, e, δ, so its maximum is at a corner.
+    static func worstReadError(_ s: PageSpec, before: UInt64, after: UInt64, reported: Timestamp) -> BigInt {
+        let denominator = BigInt(1) << (64 + Int(s.shift))
+        let rate = max(BigInt(s.periodMaxerrorRate), ceilDiv(BigInt(s.period), BigInt(1_000_000)))
+        let reportedNs = (BigInt(reported.seconds) << 64 + BigInt(reported.fraction)) << Int(s.shift) * billion
+        var worst = BigInt(0)
+        for x in [BigInt(before), BigInt(after) + 1] {
+            let page = (BigInt(s.timeSec) << 64 + BigInt(s.timeFrac)) << Int(s.shift) + (x - BigInt(s.counterValue)) * BigInt(s.period)
+            for e in [-1, 1] as [BigInt] {
+                for d in [-1, 1] as [BigInt] {
+                    let trueNs = (page + d * (x - BigInt(s.counterValue)) * rate) * billion + e * BigInt(s.timeMaxerrorNs) * denominator
+                    worst = max(worst, BigInt((reportedNs - trueNs).magnitude))
+                }
+            }
+        }
+        return worst
+    }
+
     static func estError(_ s: PageSpec, counter: UInt64) -> UInt64 {
         errorBound(s, counter: counter, timeNs: s.timeEsterrorNs, rate: s.periodEsterrorRate)
     }

@@ -92,9 +92,20 @@ private let randomDeltas = zip(Gen.uint64(in: 0...reach), Gen.uint64(in: 1...rea
             #expect(c.counter == midpoint)
             #expect(c.utc == utc)
             #expect(BigInt(c.offsetNanoseconds) == Ref.differenceNanoseconds(utc, system))
-            let half = Ref.ceilDiv(BigInt(b.1) * BigInt(s.period) * Ref.billion, BigInt(1) << (65 + Int(s.shift)))
-            #expect(c.readUncertaintyNanoseconds == Ref.saturate(half))
             #expect(c.pageMaxErrorNanoseconds == Ref.maxError(s, counter: midpoint))
+            // The bound with the read covers the worst true time the page
+            // allows at the read, and, where the bracket is past
+            // counter_value (the worst case then is the bound's own sum),
+            // by no more than the roundings: three ceilings and the floor of
+            // the midpoint's time, under 4 ns.
+            let bound = try #require(c.offsetMaxErrorNanoseconds)
+            let worst = Ref.worstReadError(s, before: before, after: before + b.1, reported: c.utc)
+            let denominator = BigInt(1) << (64 + Int(s.shift))
+            guard bound < .max else { return }  // saturated: "unbounded", whatever the worst
+            #expect(BigInt(bound) * denominator >= worst, "bound \(bound) ns below the worst \(worst / denominator) ns")
+            if midpoint >= s.counterValue {
+                #expect(BigInt(bound) * denominator < worst + 4 * denominator, "bound \(bound) ns, worst \(worst / denominator) ns")
+            }
             #expect(c.pageEstErrorNanoseconds == Ref.estError(s, counter: midpoint))
         }
     }

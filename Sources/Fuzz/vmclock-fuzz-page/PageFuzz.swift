@@ -209,9 +209,7 @@ enum PageFuzz {
         if o * c.denominator > exact || exact >= (o + 1) * c.denominator + Exact.billion << c.shift {
             fuzzFailure("offset \(o) ns is not within the documented rounding of the exact offset")
         }
-        // Half the window, rounded up: the read's uncertainty.
-        checkRoundedUp(comparison.readUncertaintyNanoseconds, BigInt(after - before) * BigInt(c.period) * Exact.billion,
-                       c.denominator * 2, "read uncertainty of a \(after - before)-tick window")
+        checkReadBound(comparison, c, before: before, after: after, utcUnits: utcUnits)
         if comparison.pageMaxErrorNanoseconds != d.maxErrorNanoseconds(atCounter: midpoint)
             || comparison.pageEstErrorNanoseconds != d.estErrorNanoseconds(atCounter: midpoint) {
             fuzzFailure("the comparison's page bounds differ from the page's at the midpoint")
@@ -224,6 +222,39 @@ enum PageFuzz {
             fuzzFailure("an offset max error without a page bound")
         }
         _ = comparison.utc.seconds(since: comparison.system)
+    }
+
+    /// The read's bound against the worst true time the page allows at the
+    /// system read, found at the extremes, not by the code's formula: the
+    /// counter truly anywhere in [before, after + 1] (a reading c is a
+    /// counter in [c, c+1)); with a max error, the true clock anywhere it
+    /// admits: page(x) ± time_maxerror ± (x − counter_value) · rate. The
+    /// bound must cover it, and past counter_value (where the worst is the
+    /// bound's own sum) exceed it by the roundings only (under 4 ns).
+    static func checkReadBound(_ comparison: SystemComparison, _ c: ReferenceClock, before: UInt64, after: UInt64, utcUnits: BigInt) {
+        let reported = (utcUnits - BigInt(c.adjustment) << 64) << c.shift * Exact.billion
+        let (bound, timeError, rate): (UInt64, BigInt, BigInt)
+        if let total = comparison.offsetMaxErrorNanoseconds, let timeMax = c.timeMax, let rateMax = c.flooredRateMax {
+            (bound, timeError, rate) = (total, BigInt(timeMax), rateMax)
+        } else {
+            (bound, timeError, rate) = (comparison.readUncertaintyNanoseconds, 0, 0)  // the read alone
+        }
+        var worst = BigInt(0)
+        for x in [BigInt(before), BigInt(after) + 1] {
+            let page = c.timeNumerator(atCounter: 0) + x * BigInt(c.period)
+            for e in [-1, 1] as [BigInt] {
+                for d in [-1, 1] as [BigInt] {
+                    let truth = (page + d * (x - BigInt(c.counterValue)) * rate) * Exact.billion + e * timeError * c.denominator
+                    worst = Swift.max(worst, BigInt((reported - truth).magnitude))
+                }
+            }
+        }
+        guard bound < .max else { return }  // saturated: "unbounded", whatever the worst
+        if BigInt(bound) * c.denominator < worst { fuzzFailure("read bound \(bound) ns below the worst case \(worst / c.denominator) ns") }
+        let midpoint = before + (after - before) / 2
+        if rate > 0, midpoint >= c.counterValue, BigInt(bound) * c.denominator >= worst + 4 * c.denominator {
+            fuzzFailure("read bound \(bound) ns more than 4 ns above the worst case \(worst / c.denominator) ns")
+        }
     }
 }
 

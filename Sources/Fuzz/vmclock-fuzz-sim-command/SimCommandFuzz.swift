@@ -51,6 +51,7 @@ enum SimCommandFuzz {
                 do throws(SettingError) { try host.settings.apply(assignments) } catch { _ = error.description }
             case .disrupt(let step, let ppm): host.disrupt(stepNanoseconds: step, periodErrorPPM: ppm)
             case .restore(let step): host.restoreSnapshot(stepNanoseconds: step)
+            case .step(let step): host.step(nanoseconds: step)
             case .marker(let value): host.setRaw(marker: value)
             case .generation(let value): host.setRaw(generation: value)
             case .stall, .unstall, .remove, .recreate, .sync, .quit: break
