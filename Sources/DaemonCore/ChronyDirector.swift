@@ -4,28 +4,10 @@ import ChronyProtocol
 /// after each disruption, acknowledged for certain; VMCK selectable only
 /// while samples flow; a burst and a step check after a reset; and, least
 /// of all, what chronyd says of VMCK, for the operator. Pure: it
-/// picks the next request (one at a time) and learns from each outcome; the
-/// runner sends and logs. Every request that must happen is retried with
+/// picks the next request (one at a time) and turns each outcome into a
+/// `ChronydAnswer`, which the link logs and the runner learns from. Every request that must happen is retried with
 /// backoff for as long as it takes, across chronyd being down or restarting.
 public struct ChronyDirector: Sendable {
-    public enum Event: Equatable, Sendable {
-        /// chronyd dropped its history after disruptions `first...last`.
-        case resetAcknowledged(first: Int, last: Int, attempts: Int)
-        case resetFailed(disruption: Int, attempts: Int, failure: ControlFailure)
-        case selectionApplied(selectable: Bool)
-        /// chronyd answered selectopts with "invalid command": older than 4.4.
-        case selectionUnsupported
-        case selectionFailed(ControlFailure)
-        case failed(ControlCommand, ControlFailure)
-        case done(ControlCommand)
-        case tracking(TrackingReport)
-        /// What chronyd says of VMCK (nil: it has no such refclock), from the
-        /// request sent at `askedAt` (monotonic ns).
-        case vmckSource(SourceReport?, askedAt: Int64)
-        /// Asking chronyd about VMCK failed (chronyd unreachable, …).
-        case vmckSourceFailed(ControlFailure, askedAt: Int64)
-    }
-
     /// What the state machine wants now.
     public struct Wants: Equatable, Sendable {
         public var resetOwed: Int?
@@ -116,9 +98,10 @@ public struct ChronyDirector: Sendable {
         return command
     }
 
-    /// Learns from the outcome of the request in flight. One event at most,
-    /// and no array for it: the loop allocates nothing in steady state.
-    public mutating func completed(_ outcome: ControlOutcome, now: Int64) -> Event? {
+    /// Learns from the outcome of the request in flight: chronyd's answer,
+    /// one at most, and no array for it: the loop allocates nothing in
+    /// steady state.
+    public mutating func completed(_ outcome: ControlOutcome, now: Int64) -> ChronydAnswer? {
         guard let (command, resetFor, sentAt) = inFlight else { return nil }
         inFlight = nil
         switch (command, outcome) {

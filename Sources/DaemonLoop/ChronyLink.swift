@@ -1,22 +1,14 @@
 import ChronyClients
 import ChronyProtocol
 import DaemonCore
-import VMClockAccess
-import VMClockPage
 
 /// The daemon's conversation with chronyd's command socket: the director
-/// picks the requests, the channel carries them without blocking, and every
-/// outcome is logged here. What the state machine must learn comes back as
-/// a `Fact` for the runner to hand on.
+/// picks the requests and reads each outcome as a `ChronydAnswer`, the
+/// channel carries them without blocking, and every answer is handed to the
+/// runner (`Learn`, which acts on it) and then logged here.
 final class ChronyLink {
-    enum Fact: Equatable {
-        case resetAcknowledged(disruption: Int)
-        /// An attempt at the reset chronyd did not acknowledge (it is retried).
-        case resetFailed
-        case tracking(correctionSeconds: Double, referenceAgeSeconds: Double, synchronised: Bool)
-        /// What chronyd says of VMCK, for the operator (once a second).
-        case vmck(ChronydView)
-    }
+    /// Takes chronyd's answer, had at the monotonic instant given.
+    typealias Learn = (ChronydAnswer, Int64) -> Void
 
     private let channel: ControlChannel
     private var director = ChronyDirector()
@@ -44,7 +36,7 @@ final class ChronyLink {
     func enqueue(_ command: ControlCommand) { director.enqueue(command) }
 
     /// Sends what is due now (one request in flight at a time).
-    func drive(_ wants: ChronyDirector.Wants, now: Int64, _ learn: (Fact) -> Void) {
+    func drive(_ wants: ChronyDirector.Wants, now: Int64, _ learn: Learn) {
         while let command = director.next(wants, now: now) {
             guard let outcome = channel.start(command, now: now) else { return }
             handle(outcome, now: now, learn)
@@ -53,7 +45,7 @@ final class ChronyLink {
 
     /// The reply socket is readable, or the loop woke for another reason:
     /// a reply that arrived, or a request that timed out, is handled.
-    func service(readable: Bool, now: Int64, _ learn: (Fact) -> Void) {
+    func service(readable: Bool, now: Int64, _ learn: Learn) {
         if readable, let outcome = channel.readable() { handle(outcome, now: now, learn) }
         if channel.foreignDatagrams != foreignSeen { logForeign(now: now) }
         if let outcome = channel.timeUp(now: now) { handle(outcome, now: now, learn) }
@@ -69,22 +61,21 @@ final class ChronyLink {
                         "ignored a datagram on the reply socket from \(channel.lastForeignSender), not from chronyd's command socket \(channel.serverPath) (\(foreignSeen) so far): a local process other than chronyd, running as root or as chronyd's user, writes to it")
     }
 
-    private func handle(_ outcome: ControlOutcome, now: Int64, _ learn: (Fact) -> Void) {
-        guard let event = director.completed(outcome, now: now) else { return }
-        switch event {
+    private func handle(_ outcome: ControlOutcome, now: Int64, _ learn: Learn) {
+        guard let answer = director.completed(outcome, now: now) else { return }
+        learn(answer, now)
+        say(answer, now: now)
+    }
+
+    /// The answer's line, if it has one.
+    private func say(_ answer: ChronydAnswer, now: Int64) {
+        switch answer {
         case .resetAcknowledged(let first, let last, let attempts):
-            learn(.resetAcknowledged(disruption: last))
             log.cleared("reset-failed")
             let which = first == last ? "disruption \(last)" : "disruptions \(first)–\(last)"
             log.log(.notice, "chronyd acknowledged 'reset sources' for \(which)"
                     + (attempts > 1 ? " (attempt \(attempts))" : ""), metadata: JournalFields.messageID(.resetAcknowledged))
         case .resetFailed(let disruption, let attempts, let failure):
-            learn(.resetFailed)
-            // Why the reset is owed, for `vmclockd status`: the VMCK query,
-            // which would say so, is not asked while a reset is owed.
-            if case .refused = failure {} else {
-                learn(.vmck(ChronydView(askedAtMonotonic: now, outcome: .unreachable(failure.description))))
-            }
             log.rateLimited("reset-failed", now: now, .error,
                             "chronyd has not acknowledged 'reset sources' for disruption \(disruption) (attempt \(attempts)): \(failure); holding, retrying every 5 s at most")
         case .selectionApplied(let selectable):
@@ -106,21 +97,15 @@ final class ChronyLink {
             log.log(.info, "chronyd reselected its sources")
         case .done(let command):
             log.log(.notice, "chronyd: \(command) done")
-        case .tracking(let tracking):
-            // A reference time that is no Int64 (a reply's ref_time past
-            // 2^63 s) says nothing of its age: no fact, and no trap.
-            guard let seconds = Int64(exactly: tracking.referenceTime.rounded(.down)) else { break }
-            let age = SystemClock.realtime().seconds(since: Timestamp(seconds: seconds, nanoseconds: 0))
-            learn(.tracking(correctionSeconds: tracking.currentCorrection, referenceAgeSeconds: age, synchronised: tracking.isSynchronised))
-        case .vmckSource(let report, let askedAt):
-            learn(.vmck(ChronydView(askedAtMonotonic: askedAt, outcome: report.map { .source($0) } ?? .noSource)))
+        case .tracking:
+            break  // acted on, not said: the state machine's events say what it means
+        case .vmckSource(let report, _):
             // Informational: a line a minute at most, whatever the cause.
             if report == nil {
                 log.rateLimited("vmck-absent", now: now, .info,
                                 "chronyd has no refclock with refid \(DaemonConfiguration.refid): is it configured with '\(configuration.chronyRefclockLine)'?")
             }
-        case .vmckSourceFailed(let failure, let askedAt):
-            learn(.vmck(ChronydView(askedAtMonotonic: askedAt, outcome: .unreachable(failure.description))))
+        case .vmckSourceFailed(let failure, _):
             log.rateLimited("vmck-query", now: now, .info, "asking chronyd about \(DaemonConfiguration.refid) failed: \(failure)")
         }
     }

@@ -16,8 +16,7 @@ import VMClockSystem
 /// chronyd in step. Each of those jobs is its own type; this one only
 /// orders them. In steady state a pass allocates nothing.
 public final class DaemonRunner {
-    public private(set) var core: DaemonCore
-    public private(set) var statistics = Statistics()
+    private var core: DaemonCore
     private let configuration: DaemonConfiguration
     private let log: DaemonLog
     private let reader: PageReader
@@ -30,25 +29,24 @@ public final class DaemonRunner {
     /// Where the counter is the TSC: whether the kernel still trusts it.
     private let tsc: KernelTSCWatch?
     private let publisher: StatePublisher
-    private var recorder: StateRecorder
+    /// What the daemon did, each event counted once, here.
+    private var ledger: DaemonLedger
     private let process = ProcessIdentity.current()
     /// A sample has reached chronyd since the state became tracking.
     private var flowing = false
     /// Called after every look at the page (systemd status and watchdog).
-    public var onLook: ((DaemonRunner) -> Void)?
+    public var onLook: ((Looked) -> Void)?
     /// Called on SIGHUP, before the device is reopened.
     public var onReload: (() -> Void)?
-    /// The last look found the device open (whatever its page said).
-    public var deviceIsOpen: Bool { reader.deviceIsOpen }
-    /// The latest sample sent, for status lines.
-    public private(set) var lastSent: SampleBuilder.Built?
 
-    public struct Statistics: Sendable, Equatable {
-        public var samplesSent = 0
-        public var samplesWithheld = 0
-        public var samplesDroppedFull = 0
-        public var samplesUnsent = 0
-        public var looks = 0
+    /// What a look leaves for systemd: the state machine's verdict and the
+    /// ledger, handed over as values.
+    public struct Looked: Sendable {
+        public let state: DaemonState
+        public let disruptionMarker: UInt64?
+        /// The look found the device open (whatever its page said).
+        public let deviceIsOpen: Bool
+        package let ledger: DaemonLedger.Record
     }
 
     public init(configuration: DaemonConfiguration, logger: Logger) throws {
@@ -66,7 +64,7 @@ public final class DaemonRunner {
             if let problem { log.rateLimited("publish-\(what)", now: now, .warning, problem) } else { log.cleared("publish-\(what)") }
         }
         tsc = Counter.native == .x86TSC ? configuration.clocksourceListPath.map(KernelTSCWatch.init) : nil
-        recorder = StateRecorder(started: .at())
+        ledger = DaemonLedger(started: .at())
         log.metadata = { [unowned self] in metadata() }
         if let stored = identities?.stored {
             log.log(.info, "page identity from an earlier run: marker \(stored.disruptionMarker); a change is a disruption")
@@ -94,21 +92,22 @@ public final class DaemonRunner {
             if schedule.isDue(now) || reader.notifications.updated {
                 look(sampleDue: schedule.begin(now), now: now)
                 schedule.end(now, pace: pace)
-                onLook?(self)
+                onLook?(Looked(state: core.state, disruptionMarker: core.identity?.disruptionMarker,
+                               deviceIsOpen: reader.deviceIsOpen, ledger: ledger.record))
             }
             if let directory = socketDirectories.deletedDirectory(now: now) {
                 log.log(.notice, "\(directory) was deleted and cannot be seen again from this process (chronyd stopped or died); stopping: vmclockd starts again with chronyd, and sees its new directory")
                 return stopping(.socketDirectoryDeleted(directory))
             }
-            chrony.drive(wants, now: now, learn)
+            chrony.drive(wants, now: now, learn(_:now:))
             identities?.keep(core.confirmedIdentity, now: now)
-            if publisher.isDue(now: now, changed: recorder.changed) { publish(now: now) }
+            if publisher.isDue(now: now, changed: ledger.changed) { publish(now: now) }
             let deadline = min(schedule.nextLook, chrony.deadline(wants) ?? .max, publisher.deadline ?? .max)
             let ready = waiting.wait(
                 control: chrony.descriptor, device: reader.notifications.descriptor, until: deadline, signals: &signals)
             if let stop = handleSignals() { return stopping(stop) }
             if let revents = ready.device, let message = reader.woke(revents: revents) { log.log(.notice, message) }
-            chrony.service(readable: ready.control, now: SystemClock.monotonicNanoseconds(), learn)
+            chrony.service(readable: ready.control, now: SystemClock.monotonicNanoseconds(), learn(_:now:))
         }
     }
 
@@ -120,39 +119,28 @@ public final class DaemonRunner {
     // MARK: - one look
 
     private func look(sampleDue: Bool, now: Int64) {
-        statistics.looks += 1
+        ledger.looked()
         if let verdict = tsc?.check(now: now) { learn(verdict, now: now) }
         let (observation, reading) = reader.look()
         perform(core.observe(observation, now: now))
         if core.state != .tracking { flowing = false }
         guard sampleDue else { return }
         guard let sample = core.sample, let reading else {
-            if let reason = core.state.holdReason {
-                statistics.samplesWithheld += 1
-                recorder.withheld(reason: reason.kind)
-            }
+            if let reason = core.state.holdReason { ledger.sample(.withheld(reason: reason.kind)) }
             return
         }
         // The page must still be the one the sample was computed from: a
         // marker change published since then must not let it out.
-        if !reading.isCurrent {
-            delivery.skipStale()
-        } else if delivery.deliver(sample, now: now) {
-            lastSent = sample
-            flowing = true
-            recorder.sent(sample, at: .at(monotonic: now))
-        }
-        // One source for each count: the delivery's (a count kept here too
-        // once made the metric go down when the two were copied over).
-        (statistics.samplesSent, statistics.samplesDroppedFull) = (delivery.counts.sent, delivery.counts.droppedFull)
-        statistics.samplesUnsent = delivery.counts.unsent
+        let outcome = reading.isCurrent ? delivery.deliver(sample, now: now) : .unsent
+        if case .sent = outcome { flowing = true }
+        ledger.sample(outcome)
     }
 
     private func perform(_ effects: [DaemonEffect]) {
         for effect in effects {
             switch effect {
             case .log(let event):
-                recorder.note(event, resetNumber: core.resetsAsked, at: .at())
+                ledger.note(event, resetNumber: core.resetsAsked, at: .at())
                 log.log(event.isWarning ? .warning : .notice, describe(event), metadata: JournalFields.messageID(event.messageID))
             case .makeStep(let correction):
                 log.log(.notice, "asking chronyd to step the clock: \(correction) s still to correct after the disruption")
@@ -182,19 +170,24 @@ public final class DaemonRunner {
               sourceReport: core.resetOwed == nil)
     }
 
-    private func learn(_ fact: ChronyLink.Fact) {
-        switch fact {
-        case .resetAcknowledged(let disruption):
+    /// chronyd's answer, had at `now`: what the state machine and the
+    /// ledger must know of it (the link logs it).
+    private func learn(_ answer: ChronydAnswer, now: Int64) {
+        switch answer {
+        case .resetAcknowledged(_, let disruption, _):
             core.resetAcknowledged(disruption: disruption)
-            recorder.resetAcknowledged(disruption: disruption, at: .at())
-        case .tracking(let correction, let age, let synchronised):
-            perform(core.tracking(correctionSeconds: correction, referenceAgeSeconds: age, synchronised: synchronised,
-                                  now: SystemClock.monotonicNanoseconds()))
-        case .resetFailed:
-            recorder.resetFailed()
-        case .vmck(let view):
-            recorder.chronyd(.init(view))
+            ledger.resetAcknowledged(disruption: disruption, at: .at())
+        case .resetFailed: ledger.resetFailed()
+        case .tracking(let tracking):
+            // A reference time that is no Int64 (a reply's ref_time past
+            // 2^63 s) says nothing of its age: nothing learnt, and no trap.
+            guard let seconds = Int64(exactly: tracking.referenceTime.rounded(.down)) else { break }
+            let age = SystemClock.realtime().seconds(since: Timestamp(seconds: seconds, nanoseconds: 0))
+            perform(core.tracking(correctionSeconds: tracking.currentCorrection, referenceAgeSeconds: age,
+                                  synchronised: tracking.isSynchronised, now: SystemClock.monotonicNanoseconds()))
+        default: break
         }
+        if let view = ChronydView(answer, now: now) { ledger.chronyd(.init(view)) }
     }
 
     /// The kernel's verdict on the TSC, for the state machine; one it cannot
@@ -211,16 +204,13 @@ public final class DaemonRunner {
 
     // MARK: - publication
 
-    /// Hands publication what it shows: the core, the history, the counts.
+    /// Hands publication what it shows: the core and the ledger.
     private func publish(now: Int64) {
-        let counts = DaemonSnapshot.LoopCounts(
-            samplesSent: statistics.samplesSent, samplesUnsent: statistics.samplesUnsent,
-            samplesDroppedFull: statistics.samplesDroppedFull, looks: statistics.looks)
         publisher.publish(
-            .taken(now: now, core: core, configuration: configuration, recorder: recorder, counts: counts,
+            .taken(now: now, core: core, configuration: configuration, ledger: ledger.record,
                    notificationsInUse: reader.notifications.isInUse, process: process),
             now: now)
-        recorder.published()
+        ledger.published()
     }
 
     /// The loop ends: the published files go, so none claims a running daemon.
@@ -233,7 +223,7 @@ public final class DaemonRunner {
 
     /// Structured fields for the journal, now.
     public func metadata(for event: DaemonEvent? = nil) -> Logger.Metadata {
-        JournalFields.fields(core: core, lastSent: lastSent, event: event)
+        JournalFields.fields(core: core, lastSent: ledger.record.lastSample, event: event)
     }
 
     /// "+1.2", "-0.3", "0.0" (never "-0.0").

@@ -1,10 +1,12 @@
 import DaemonCore
+import DaemonPublication
 import Logging
 
 /// The structured fields every journal line carries: the state, the page's
-/// identity, the last sample's offset and bound, and the event's MESSAGE_ID.
+/// identity, the last sample's offset and bound (the ledger's), and the
+/// event's MESSAGE_ID.
 public enum JournalFields {
-    public static func fields(core: DaemonCore, lastSent: SampleBuilder.Built?, event: DaemonEvent?) -> Logger.Metadata {
+    public static func fields(core: DaemonCore, lastSent: DaemonSnapshot.Sample?, event: DaemonEvent?) -> Logger.Metadata {
         var fields: Logger.Metadata = ["state": "\(core.state.label)"]
         if let identity = core.identity {
             fields["disruption_marker"] = "\(identity.disruptionMarker)"

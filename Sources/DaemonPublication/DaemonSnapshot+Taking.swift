@@ -7,39 +7,30 @@ import VMClockAccess
 import VMClockSystem
 
 extension DaemonSnapshot {
-    /// What the loop counts that the snapshot shows.
-    package struct LoopCounts {
-        package var samplesSent: Int, samplesUnsent: Int, samplesDroppedFull: Int, looks: Int
-        package init(samplesSent: Int, samplesUnsent: Int, samplesDroppedFull: Int, looks: Int) {
-            (self.samplesSent, self.samplesUnsent, self.samplesDroppedFull, self.looks) = (samplesSent, samplesUnsent, samplesDroppedFull, looks)
-        }
-    }
-
     /// What the daemon publishes of itself at `now`, from what the loop hands
-    /// over: the state machine, the recorded history and the loop's counts.
+    /// over: the state machine and the ledger.
     package static func taken(
-        now: Int64, core: DaemonCore, configuration: DaemonConfiguration, recorder: StateRecorder, counts: LoopCounts,
+        now: Int64, core: DaemonCore, configuration: DaemonConfiguration, ledger: DaemonLedger.Record,
         notificationsInUse: Bool, process: ProcessIdentity?
     ) -> DaemonSnapshot {
         let state = core.state
         var snapshot = DaemonSnapshot(
             pid: process?.pid ?? getpid(), processStartTicks: process?.startTicks ?? 0,
-            published: Moment.at(monotonic: now), started: recorder.started, device: configuration.devicePath,
+            published: Moment.at(monotonic: now), started: ledger.started, device: configuration.devicePath,
             state: state.name, reason: state.holdReason?.kind, reasonText: state.holdReason?.description,
-            since: recorder.since, promiseNanoseconds: configuration.promiseNanoseconds,
+            since: ledger.since, promiseNanoseconds: configuration.promiseNanoseconds,
             disruptionMarker: core.identity?.disruptionMarker, notificationsInUse: notificationsInUse,
             maintenance: core.maintenanceFlags.names)
-        snapshot.lastSample = recorder.lastSample
-        snapshot.samples = .init(sent: counts.samplesSent, withheld: recorder.withheldByReason,
-                                 unsent: counts.samplesUnsent, dropped: counts.samplesDroppedFull)
-        snapshot.disruptions = recorder.disruptions
-        snapshot.lastDisruption = recorder.lastDisruption
-        snapshot.lastRestore = recorder.lastRestore
-        snapshot.reset = recorder.reset
-        snapshot.resetFailures = recorder.resetFailures
-        snapshot.hostSteps = recorder.hostSteps
-        snapshot.chronyd = recorder.chronyd
-        snapshot.looks = counts.looks
+        snapshot.lastSample = ledger.lastSample
+        snapshot.samples = ledger.samples
+        snapshot.disruptions = ledger.disruptions
+        snapshot.lastDisruption = ledger.lastDisruption
+        snapshot.lastRestore = ledger.lastRestore
+        snapshot.reset = ledger.reset
+        snapshot.resetFailures = ledger.resetFailures
+        snapshot.hostSteps = ledger.hostSteps
+        snapshot.chronyd = ledger.chronyd
+        snapshot.looks = ledger.looks
         return snapshot
     }
 }

@@ -30,7 +30,7 @@ public final class ServiceSupervisor {
     }
 
     public func attach(to runner: DaemonRunner) {
-        runner.onLook = { [self] runner in looked(runner) }
+        runner.onLook = { [self] look in looked(look) }
         runner.onReload = { [self] in
             notifier.reloading()
             ready = false  // READY=1 again after the next look: reload done
@@ -39,22 +39,22 @@ public final class ServiceSupervisor {
 
     public func stopping() { notifier.stopping() }
 
-    private func looked(_ runner: DaemonRunner) {
+    private func looked(_ look: DaemonRunner.Looked) {
         let now = SystemClock.monotonicNanoseconds()
         if let watchdogNanoseconds, now >= nextWatchdog {
             notifier.watchdog()
             nextWatchdog = now + watchdogNanoseconds
         }
-        if !ready, runner.deviceIsOpen, runner.core.state != .starting {
+        if !ready, look.deviceIsOpen, look.state != .starting {
             ready = true
             notifier.ready()
         }
         // The line only changes with the state, a new sample or the marker
         // (a disruption-only page changes nothing else): build it then.
-        let inputs = (state: runner.core.state, samples: runner.statistics.samplesSent, marker: runner.core.identity?.disruptionMarker)
+        let inputs = (state: look.state, samples: look.ledger.samples.sent, marker: look.disruptionMarker)
         if let last = lastStatusInputs, last.state == inputs.state, last.samples == inputs.samples, last.marker == inputs.marker { return }
         lastStatusInputs = inputs
-        let status = Self.statusLine(runner)
+        let status = Self.statusLine(look)
         if status != lastStatus {
             lastStatus = status
             notifier.status(status)
@@ -62,12 +62,13 @@ public final class ServiceSupervisor {
     }
 
     /// "tracking; offset +3200.4 µs ±10.1 µs; marker 4972105639017538394".
-    static func statusLine(_ runner: DaemonRunner) -> String {
-        var parts = [runner.core.state.label]
-        if runner.core.state == .tracking, let last = runner.lastSent {
-            parts.append("offset \(microseconds(last.offsetNanoseconds, signed: true)) ±\(microseconds(Int128(last.boundNanoseconds), signed: false))")
+    /// From the look: the state machine's state and marker, the ledger's last sample.
+    static func statusLine(_ look: DaemonRunner.Looked) -> String {
+        var parts = [look.state.label]
+        if look.state == .tracking, let last = look.ledger.lastSample {
+            parts.append("offset \(microseconds(Int128(last.offsetNanoseconds), signed: true)) ±\(microseconds(Int128(last.boundNanoseconds), signed: false))")
         }
-        if let identity = runner.core.identity { parts.append("marker \(identity.disruptionMarker)") }
+        if let marker = look.disruptionMarker { parts.append("marker \(marker)") }
         return parts.joined(separator: "; ")
     }
 

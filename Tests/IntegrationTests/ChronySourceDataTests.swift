@@ -178,7 +178,7 @@ private struct QueryDriver {
     init(serverPath: String) throws { channel = ControlChannel(serverPath: serverPath) }
 
     /// The query's requests in order, and what the round concluded.
-    mutating func round(at now: Int64) -> (sent: [ControlCommand], report: SourceReport?, event: ChronyDirector.Event?) {
+    mutating func round(at now: Int64) -> (sent: [ControlCommand], report: SourceReport?, event: ChronydAnswer?) {
         var sent: [ControlCommand] = []
         while let command = director.next(wants, now: now) {
             if case .sourceCount = command { sent.append(command) }

@@ -19,7 +19,7 @@ import VMClockSystem
         let wants = Wants(resetOwed: 1, selectable: false, trackingReport: false)
         var now: Int64 = 0
         var attemptTimes: [Int64] = []
-        var events: [ChronyDirector.Event] = []
+        var events: [ChronydAnswer] = []
         for _ in 0..<4 {
             // Whatever else it asks meanwhile (selectopts) chronyd answers: only the reset fails.
             while true {
@@ -58,7 +58,7 @@ import VMClockSystem
     @Test func selectionFollowsTheWantsAndAnOldChronydIsSaidOnce() {
         var director = ChronyDirector()
         var sent: [ControlCommand] = []
-        var events: [ChronyDirector.Event] = []
+        var events: [ChronydAnswer] = []
         for selectable in [false, true, false, true] {
             let wants = Wants(resetOwed: nil, selectable: selectable, trackingReport: false)
             guard let command = director.next(wants, now: 0) else { continue }

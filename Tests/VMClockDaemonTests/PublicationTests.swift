@@ -139,20 +139,20 @@ import VMClockSystem
         #expect(Double(MetricsWriter.format(1_796_000_000.123_456)) == 1_796_000_000.123_456)
     }
 
-    @Test func theRecorderTiesAResetToItsDisruption() {
-        var recorder = StateRecorder(started: Self.moment(0))
-        recorder.published()
-        recorder.note(.disruption(.snapshotRestore, oldMarker: 1, newMarker: 2, generation: 5, whileAway: false), resetNumber: 1, at: Self.moment(10))
-        #expect(recorder.changed)
-        #expect(recorder.reset == .init(disruption: 1, requestedAt: Self.moment(10), acknowledgedAt: nil))
-        #expect(recorder.lastRestore == Self.moment(10))
-        recorder.note(.disruption(.migration, oldMarker: 2, newMarker: 3, generation: 5, whileAway: false), resetNumber: 2, at: Self.moment(11))
+    @Test func theLedgerTiesAResetToItsDisruption() {
+        var ledger = DaemonLedger(started: Self.moment(0))
+        ledger.published()
+        ledger.note(.disruption(.snapshotRestore, oldMarker: 1, newMarker: 2, generation: 5, whileAway: false), resetNumber: 1, at: Self.moment(10))
+        #expect(ledger.changed)
+        #expect(ledger.record.reset == .init(disruption: 1, requestedAt: Self.moment(10), acknowledgedAt: nil))
+        #expect(ledger.record.lastRestore == Self.moment(10))
+        ledger.note(.disruption(.migration, oldMarker: 2, newMarker: 3, generation: 5, whileAway: false), resetNumber: 2, at: Self.moment(11))
         // An acknowledgement for the first disruption does not cover the second.
-        recorder.resetAcknowledged(disruption: 1, at: Self.moment(12))
-        #expect(recorder.reset?.acknowledgedAt == nil)
-        recorder.resetAcknowledged(disruption: 2, at: Self.moment(13))
-        #expect(recorder.reset?.acknowledgedAt == Self.moment(13))
-        #expect(recorder.disruptions == ["snapshot-restore": 1, "migration": 1])
+        ledger.resetAcknowledged(disruption: 1, at: Self.moment(12))
+        #expect(ledger.record.reset?.acknowledgedAt == nil)
+        ledger.resetAcknowledged(disruption: 2, at: Self.moment(13))
+        #expect(ledger.record.reset?.acknowledgedAt == Self.moment(13))
+        #expect(ledger.record.disruptions == ["snapshot-restore": 1, "migration": 1])
     }
 
     /// What is published at once rather than at the next refresh: chronyd
@@ -163,13 +163,13 @@ import VMClockSystem
             let vmck = DaemonSnapshot.Chronyd.Source(state: selected ? "selected" : "selectable", latest: nil)
             return .init(askedAt: Self.moment(asked), unreachable: unreachable, vmck: unreachable == nil ? vmck : nil)
         }
-        var recorder = StateRecorder(started: Self.moment(0))
-        /// Hands the recorder one answer: whether it is published at once
+        var ledger = DaemonLedger(started: Self.moment(0))
+        /// Hands the ledger one answer: whether it is published at once
         /// (then it is, as the loop would).
         func isChange(_ answer: DaemonSnapshot.Chronyd) -> Bool {
-            recorder.chronyd(answer)
-            defer { recorder.published() }
-            return recorder.changed
+            ledger.chronyd(answer)
+            defer { ledger.published() }
+            return ledger.changed
         }
         #expect(isChange(view(asked: 1, selected: true)), "the first answer")
         #expect(!isChange(view(asked: 2, selected: true)), "the same answer again waits for the refresh")
@@ -177,8 +177,8 @@ import VMClockSystem
         #expect(isChange(view(asked: 4, selected: false, unreachable: "no reply")), "chronyd lost")
         #expect(isChange(view(asked: 5, selected: true)), "chronyd back, VMCK selected")
 
-        recorder.note(.stateChanged(from: .holding(.busy), to: .tracking), resetNumber: 0, at: Self.moment(6))
-        recorder.published()
+        ledger.note(.stateChanged(from: .holding(.busy), to: .tracking), resetNumber: 0, at: Self.moment(6))
+        ledger.published()
         #expect(!isChange(view(asked: 5, selected: true)), "asked before the state began: not what wait needs")
         #expect(isChange(view(asked: 7, selected: true)), "the first answer asked since tracking began, VMCK still selected")
         #expect(!isChange(view(asked: 8, selected: true)))
@@ -195,11 +195,11 @@ import VMClockSystem
             }
             return .init(askedAt: Self.moment(asked), unreachable: nil, vmck: .init(state: state, latest: latest))
         }
-        var recorder = StateRecorder(started: Self.moment(0))
+        var ledger = DaemonLedger(started: Self.moment(0))
         func isChange(_ answer: DaemonSnapshot.Chronyd) -> Bool {
-            recorder.chronyd(answer)
-            defer { recorder.published() }
-            return recorder.changed
+            ledger.chronyd(answer)
+            defer { ledger.published() }
+            return ledger.changed
         }
         #expect(isChange(view(asked: 1, state: "nonselectable", offset: nil)), "the first answer")
         #expect(!isChange(view(asked: 2, state: "nonselectable", offset: nil)))

@@ -11,7 +11,7 @@ import VMClockSystem
 /// it concludes. Time is the `now` handed in; nothing sleeps.
 @Suite struct VMCKQueryTests {
     typealias Wants = ChronyDirector.Wants
-    typealias Event = ChronyDirector.Event
+    typealias Event = ChronydAnswer
     static let second = ChronyDirector.vmckEveryNanoseconds
     static let asking = Wants(resetOwed: nil, selectable: true, trackingReport: false, sourceReport: true)
     static let vmck: UInt32 = 0x564D_434B
