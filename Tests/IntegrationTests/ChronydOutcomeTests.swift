@@ -1,5 +1,6 @@
 import ChronyClients
 import Foundation
+import TestSupport
 import PeerHarness
 import Testing
 

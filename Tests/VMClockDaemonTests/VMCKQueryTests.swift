@@ -1,4 +1,5 @@
 import ChronyClients
+import TestSupport
 import Testing
 import VMClockDaemon
 
@@ -22,7 +23,7 @@ import VMClockDaemon
         var failure: ControlClient.Failure?
 
         func answer(_ command: ControlCommand) -> ControlChannel.Outcome {
-            typealias M = SourceDataMessageTests
+            typealias M = ChronyReplyBytes
             if let failure { return .failed(command, failure) }
             switch command {
             case .sourceCount:
@@ -148,14 +149,14 @@ import VMClockDaemon
     @Test func aShortReplyIsAFailureNotATrap() {
         var director = Self.settled()
         #expect(director.next(Self.asking, now: 0) == .sourceCount)
-        let short = ControlReply(bytes: SourceDataMessageTests.reply(command: 14, type: 2, data: [0, 0]))!
+        let short = ControlReply(bytes: ChronyReplyBytes.reply(command: 14, type: 2, data: [0, 0]))!
         #expect(director.completed(.replied(.sourceCount, short), now: 0)
             == .vmckSourceFailed(.malformedReply(.sourceCount), askedAt: 0))
 
         #expect(director.next(Self.asking, now: Self.second) == .sourceCount)
         _ = director.completed(Self.three.answer(.sourceCount), now: Self.second)
         #expect(director.next(Self.asking, now: Self.second) == .sourceData(index: 0))
-        let truncated = ControlReply(bytes: SourceDataMessageTests.reply(command: 15, type: 3, data: [0, 0, 0]))!
+        let truncated = ControlReply(bytes: ChronyReplyBytes.reply(command: 15, type: 3, data: [0, 0, 0]))!
         #expect(director.completed(.replied(.sourceData(index: 0), truncated), now: Self.second)
             == .vmckSourceFailed(.malformedReply(.sourceData(index: 0)), askedAt: Self.second))
         // The failed search starts over.
