@@ -1,15 +1,25 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Layers, each depending only on the ones above it:
-//   VMClockPage      pure: page layout, validation, exact time and error math
+// Layers, each depending only on the ones above it (README, "Layout"):
+//   ErrorNumbers     pure: an errno value (number and text) without the C library
+//   VMClockPage      pure: page layout, validation, exact time and error math, DeviceError
+//   ChronyProtocol   pure: chronyd's messages (SOCK sample, cmdmon requests and replies), no sockets
+//   DaemonCore       pure: the daemon's decisions (state machine, samples, chronyd's requests)
 //   CVMClockCounter  tiny C: CPU counter reads and memory barriers
+//   VMClockSystem    OS helpers and codecs shared by CLI, daemon and fuzzers (JSON, atomic
+//                    files, process identity), Foundation-free
 //   VMClockAccess    the device: mmap/pread, seqlock snapshots, cross-timestamps
-//   ChronyClients    chronyd's SOCK refclock and command (cmdmon) protocols
-//   VMClockDaemon    the state machine (pure) and the loop that runs it
+//   ChronyClients    chronyd's sockets: SOCK refclock, command channel
+//   DaemonPublication  what the daemon publishes: status.json, metrics
+//   DaemonLoop       the I/O loop that feeds DaemonCore and carries out its decisions
 //   CSystemd, VMClockService  systemd: readiness, watchdog, status, journal
 //   VMClockSimulation  the page writer behind vmclock-sim
 //   vmclockd, vmclock-sim  command-line front ends
+// The pure layers do no I/O, and the compiler holds them to it: their dependencies are
+// each other only. Check that none reaches for the C library either:
+//   grep -ln 'import \(Glibc\|SystemPackage\|Logging\|Foundation\)' Sources/{ErrorNumbers,VMClockPage,ChronyProtocol,DaemonCore}/*.swift
+// prints nothing.
 let package = Package(
     name: "vmclockd",
     platforms: [.macOS(.v15)],
@@ -29,21 +39,29 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
-        .target(name: "VMClockPage"),
+        .target(name: "ErrorNumbers"),
+        .target(name: "VMClockPage", dependencies: ["ErrorNumbers"]),
+        .target(name: "ChronyProtocol", dependencies: ["ErrorNumbers"]),
+        .target(name: "DaemonCore", dependencies: ["VMClockPage", "ChronyProtocol", "ErrorNumbers"]),
         .target(name: "CVMClockCounter"),
+        .target(name: "VMClockSystem", dependencies: ["ErrorNumbers", .product(name: "SystemPackage", package: "swift-system")]),
         .target(
             name: "VMClockAccess",
             dependencies: [
-                "VMClockPage", "CVMClockCounter",
+                "VMClockPage", "CVMClockCounter", "VMClockSystem",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
         .target(
             name: "ChronyClients",
-            dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
+            dependencies: ["ChronyProtocol", "ErrorNumbers", "VMClockSystem", .product(name: "SystemPackage", package: "swift-system")]),
         .target(
-            name: "VMClockDaemon",
+            name: "DaemonPublication",
+            dependencies: ["DaemonCore", "ChronyProtocol", "VMClockAccess", "VMClockSystem"]),
+        .target(
+            name: "DaemonLoop",
             dependencies: [
-                "VMClockPage", "VMClockAccess", "ChronyClients", "CVMClockCounter",
+                "DaemonCore", "DaemonPublication", "VMClockPage", "VMClockAccess", "VMClockSystem", "ChronyProtocol",
+                "ChronyClients", "CVMClockCounter", "ErrorNumbers",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
@@ -51,7 +69,7 @@ let package = Package(
         .target(
             name: "VMClockService",
             dependencies: [
-                "CSystemd", "VMClockDaemon",
+                "CSystemd", "DaemonCore", "DaemonLoop", "VMClockAccess",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(
@@ -63,7 +81,8 @@ let package = Package(
         .executableTarget(
             name: "vmclockd",
             dependencies: [
-                "VMClockPage", "VMClockAccess", "VMClockDaemon", "VMClockService",
+                "VMClockPage", "VMClockAccess", "VMClockSystem", "DaemonCore", "DaemonPublication", "DaemonLoop",
+                "VMClockService",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // Counts the heap allocations of a process it is preloaded into: the
@@ -78,7 +97,8 @@ let package = Package(
             ]),
         // The process harness of IntegrationTests and vmclockd-daemon-bench: vmclockd, vmclock-sim
         // and a private chronyd as child processes, stopped by pid. Never shipped.
-        .target(name: "PeerHarness", path: "Sources/Harness/PeerHarness"),
+        // Also the blocking chronyd client (ControlClient) tests and benchmarks ask chronyd with.
+        .target(name: "PeerHarness", dependencies: ["ChronyClients", "ChronyProtocol"], path: "Sources/Harness/PeerHarness"),
         // Fails open/pread/mmap of one path on command, preloaded into the daemon by
         // IntegrationTests' TransientFaults (LD_PRELOAD, from the product beside the tests); no
         // target depends on it, as it replaces libc's open(). Never shipped.
@@ -106,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "vmclockd-daemon-bench",
             dependencies: [
-                "ChronyClients", "PeerHarness",
+                "ChronyClients", "ChronyProtocol", "PeerHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/Benchmarks/vmclockd-daemon-bench"),
@@ -121,7 +141,7 @@ let package = Package(
             path: "Sources/Fuzz/vmclock-fuzz-page"),
         .executableTarget(
             name: "vmclock-fuzz-control-reply",
-            dependencies: ["FuzzSupport", "ChronyClients"],
+            dependencies: ["FuzzSupport", "ChronyClients", "ChronyProtocol"],
             path: "Sources/Fuzz/vmclock-fuzz-control-reply"),
         .executableTarget(
             name: "vmclock-fuzz-sim-command",
@@ -129,7 +149,7 @@ let package = Package(
             path: "Sources/Fuzz/vmclock-fuzz-sim-command"),
         .executableTarget(
             name: "vmclock-fuzz-status-file",
-            dependencies: ["FuzzSupport", "VMClockDaemon"],
+            dependencies: ["FuzzSupport", "DaemonPublication", "VMClockSystem"],
             path: "Sources/Fuzz/vmclock-fuzz-status-file"),
         .testTarget(
             name: "VMClockPageTests",
@@ -141,24 +161,28 @@ let package = Package(
         .testTarget(
             name: "VMClockDaemonTests",
             dependencies: [
-                "VMClockDaemon", "VMClockPage", "VMClockAccess", "VMClockSimulation", "ChronyClients", "VMClockService",
+                "DaemonCore", "DaemonLoop", "DaemonPublication", "VMClockSystem", "ErrorNumbers", "VMClockPage",
+                "VMClockAccess", "VMClockSimulation", "ChronyProtocol", "ChronyClients", "VMClockService",
                 "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]),
         // What the test targets share (the rig, waiting, reading what the daemon publishes, the
         // serialized LiveDevice suite, chronyd's reply bytes). Never shipped.
-        .target(name: "TestSupport", dependencies: ["PeerHarness", "ChronyClients"], path: "Tests/Support"),
+        .target(name: "TestSupport", dependencies: ["PeerHarness", "ChronyProtocol"], path: "Tests/Support"),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "VMClockPage", "VMClockAccess", "VMClockSimulation", "ChronyClients", "vmclockd", "vmclock-sim", "PeerHarness",
+                "VMClockPage", "VMClockAccess", "VMClockSimulation", "VMClockSystem", "ErrorNumbers", "ChronyProtocol",
+                "ChronyClients", "vmclockd", "vmclock-sim", "PeerHarness",
                 "TestSupport",
             ]),
         // chronyd's two protocols (SOCK refclock, cmdmon), byte for byte and against a real chronyd.
         .testTarget(
             name: "ChronyClientsTests",
             dependencies: [
-                "ChronyClients", "VMClockDaemon", "vmclockd", "vmclock-sim", "PeerHarness", "TestSupport",
+                "ChronyProtocol", "ChronyClients", "ErrorNumbers", "VMClockSystem", "DaemonCore", "vmclockd", "vmclock-sim",
+                "PeerHarness", "TestSupport",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
     ]

@@ -1,19 +1,17 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ChronyProtocol
+import ErrorNumbers
 import SystemPackage
+import VMClockSystem
 
 /// chronyd's command socket without blocking: one request at a time, sent
 /// now, its reply taken when the caller's poll says `descriptor` is readable,
 /// resent with chronyd's attempt counter when `deadline` passes. The daemon's
-/// single loop waits on it with everything else; `ControlClient` waits on it
-/// alone.
+/// single loop waits on it with everything else; the test harness's blocking
+/// `ControlClient` waits on it alone.
 public final class ControlChannel {
-    public enum Outcome: Sendable, Equatable {
-        case replied(ControlCommand, ControlReply)
-        case failed(ControlCommand, ControlClient.Failure)
-    }
-
     public let serverPath: String
     private let clientPath: String?
     private var socket: UnixDatagramSocket?
@@ -51,9 +49,9 @@ public final class ControlChannel {
     public var pendingCommand: ControlCommand? { pending?.request.command }
 
     /// Sends `command`; a failure to send at all is the outcome at once.
-    public func start(_ command: ControlCommand, now: Int64) -> Outcome? {
+    public func start(_ command: ControlCommand, now: Int64) -> ControlOutcome? {
         precondition(pending == nil, "one request at a time")
-        do throws(ControlClient.Failure) {
+        do throws(ControlFailure) {
             let socket = try openSocket()
             sequence &+= 1
             let request = ControlRequest(command: command, sequence: sequence, attempt: 0)
@@ -69,7 +67,7 @@ public final class ControlChannel {
     /// this request's sequence and command, and a reply type chronyd answers
     /// it with (its own, or RPY_NULL, which carries errors). Stale replies
     /// (to an earlier attempt or request) are skipped.
-    public func readable() -> Outcome? {
+    public func readable() -> ControlOutcome? {
         guard let pending, let socket else { return nil }
         let command = pending.request.command
         while let datagram = receive(on: socket) {
@@ -83,13 +81,13 @@ public final class ControlChannel {
     }
 
     /// Past the deadline: resend, or give up after `attempts`.
-    public func timeUp(now: Int64) -> Outcome? {
+    public func timeUp(now: Int64) -> ControlOutcome? {
         guard let current = pending, now >= current.deadline, let socket else { return nil }
         let command = current.request.command
         guard current.attempt + 1 < attempts else { return fail(command, .noReply(path: serverPath, attempts: attempts)) }
         let request = ControlRequest(command: command, sequence: current.request.sequence, attempt: UInt16(current.attempt + 1))
         pending = (request, current.attempt + 1, now + timeoutNanoseconds)
-        do throws(ControlClient.Failure) {
+        do throws(ControlFailure) {
             try transmit(request, on: socket)
             return nil
         } catch {
@@ -111,16 +109,16 @@ public final class ControlChannel {
         }
     }
 
-    private func transmit(_ request: ControlRequest, on socket: UnixDatagramSocket) throws(ControlClient.Failure) {
+    private func transmit(_ request: ControlRequest, on socket: UnixDatagramSocket) throws(ControlFailure) {
         do throws(Errno) {
             try withUnsafeTemporaryAllocation(byteCount: ControlRequest.maximumLength, alignment: 8) { (raw) throws(Errno) in
                 let length = request.encode(into: raw)
                 try socket.send(UnsafeRawBufferPointer(rebasing: raw[..<length]), to: serverPath)
             }
-        } catch { throw .unreachable(path: serverPath, error) }
+        } catch { throw .unreachable(path: serverPath, ErrorNumber(error)) }
     }
 
-    private func fail(_ command: ControlCommand, _ failure: ControlClient.Failure) -> Outcome {
+    private func fail(_ command: ControlCommand, _ failure: ControlFailure) -> ControlOutcome {
         pending = nil
         // Rebind next time: chronyd's socket directory may have been
         // recreated under our reply socket, which then never hears back.
@@ -128,11 +126,11 @@ public final class ControlChannel {
         return .failed(command, failure)
     }
 
-    private func openSocket() throws(ControlClient.Failure) -> UnixDatagramSocket {
+    private func openSocket() throws(ControlFailure) -> UnixDatagramSocket {
         if let socket { return socket }
         // Whose replies to let in: no command socket, no chronyd to reply.
         var chronyd = stat()
-        guard stat(serverPath, &chronyd) == 0 else { throw .unreachable(path: serverPath, Errno(rawValue: errno)) }
+        guard stat(serverPath, &chronyd) == 0 else { throw .unreachable(path: serverPath, ErrorNumber(Errno(rawValue: errno))) }
         let directory = serverPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         do {
             let socket = try UnixDatagramSocket()
@@ -142,7 +140,7 @@ public final class ControlChannel {
             return socket
         } catch {
             // No directory to bind in: chronyd has not created its socket directory.
-            throw error == .noSuchFileOrDirectory ? .unreachable(path: serverPath, error) : .socket(error)
+            throw error == .noSuchFileOrDirectory ? .unreachable(path: serverPath, ErrorNumber(error)) : .socket(ErrorNumber(error))
         }
     }
 }

@@ -1,3 +1,4 @@
+import ChronyProtocol
 import SystemPackage
 
 /// Sends samples to the socket chronyd created for `refclock SOCK PATH`.

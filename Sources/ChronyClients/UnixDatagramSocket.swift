@@ -87,12 +87,6 @@ final class UnixDatagramSocket {
         return count
     }
 
-    /// Waits until a datagram is readable or `milliseconds` pass.
-    func waitReadable(milliseconds: Int32) -> Bool {
-        var pfd = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        return poll(&pfd, 1, milliseconds) > 0
-    }
-
     static func withAddress<R>(
         _ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) throws(Errno) -> R
     ) throws(Errno) -> R {

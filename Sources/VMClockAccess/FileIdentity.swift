@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import SystemPackage
+import VMClockPage
 
 /// Which file a path names (device and inode), to notice a replaced device.
 struct FileIdentity: Equatable {

@@ -19,7 +19,7 @@ public final class VMClockDevice {
     private let bytes: UnsafeMutableRawPointer
     private let readableBytes: Int
 
-    public static let defaultPath = "/dev/vmclock0"
+    public static let defaultPath = PageLayout.devicePath
     /// The Linux driver gives up after 100 ms; so does this reader.
     public static let defaultTimeout: Duration = .milliseconds(100)
 

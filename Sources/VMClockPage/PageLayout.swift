@@ -5,6 +5,9 @@ public enum PageLayout {
     public static let supportedVersion: UInt16 = 1
     /// The host must provide at least the fields up to `flags`.
     public static let minimumSize = 32
+    /// Where Linux's vmclock driver (ptp_vmclock) offers the page: the one
+    /// default the CLI, the daemon and the device reader share.
+    public static let devicePath = "/dev/vmclock0"
     /// The full version 1 structure.
     public static let structureSize = 112
     /// The device maps exactly one page.

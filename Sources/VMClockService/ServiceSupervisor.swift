@@ -2,7 +2,8 @@
 import Glibc
 #endif
 import VMClockAccess
-import VMClockDaemon
+import DaemonCore
+import DaemonLoop
 
 /// Keeps systemd informed while the daemon runs: READY=1 once the device is
 /// open and the first verdict is made, STATUS= whenever its one-line summary

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import VMClockAccess
-import VMClockDaemon
+import DaemonCore
 import VMClockPage
 
 struct ChronyConfigCommand: Command {
@@ -118,7 +118,3 @@ enum ProposedPromise {
         nanosleep(&request, nil)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -1,5 +1,5 @@
 import Logging
-import VMClockDaemon
+import DaemonCore
 import VMClockPage
 
 /// Options shared by `run` and `chrony-config`, so the refclock line chronyd
@@ -77,10 +77,7 @@ struct DaemonOptions {
                    "After a disruption, ask chronyd to step when its remaining correction exceeds this many seconds.",
                    \.stepThreshold),
             O(flag: "no-step", help: "Never ask chronyd to step the clock.") { $0.noStep = true },
-            O("tai-offset-sign", value: "sign", help: "How to read the sign of tai_offset_sec: auto, utc-minus-tai, tai-minus-utc.",
-              default: TAIOffsetPolicy.automatic.rawValue) { (o: inout DaemonOptions, v: String) throws(UsageError) in
-                o.configuration.taiPolicy = try OptionValue.choice(v, TAIOffsetPolicy.allCases.map { ($0.rawValue, $0) })
-            },
+            .taiOffsetSign(\.configuration.taiPolicy),
             O("log-level", value: "level", help: "What `run` logs: trace, debug, info, notice, warning, error or critical.",
               default: Logger.Level.info.rawValue) { (o: inout DaemonOptions, v: String) throws(UsageError) in
                 o.logLevel = try OptionValue.choice(v, Logger.Level.allCases.map { ($0.rawValue, $0) })
@@ -111,6 +108,16 @@ struct DaemonOptions {
             throw UsageError(
                 "watch-interval = \(OptionValue.text(c.watchInterval)) (\(settings.origin("watch-interval"))) must be at most "
                     + "interval = \(OptionValue.text(c.sampleInterval)) (\(settings.origin("interval"))): the page is looked at at least once per sample")
+        }
+    }
+}
+
+extension Option {
+    /// `--tai-offset-sign`, which `run` and `status` both take.
+    static func taiOffsetSign(_ path: WritableKeyPath<Options, TAIOffsetPolicy>) -> Option {
+        Option("tai-offset-sign", value: "sign", help: "How to read the sign of tai_offset_sec: auto, utc-minus-tai, tai-minus-utc.",
+               default: TAIOffsetPolicy.automatic.rawValue) { (options: inout Options, value: String) throws(UsageError) in
+            options[keyPath: path] = try OptionValue.choice(value, TAIOffsetPolicy.allCases.map { ($0.rawValue, $0) })
         }
     }
 }

@@ -1,4 +1,4 @@
-import VMClockDaemon
+import DaemonPublication
 
 extension DaemonStatus {
     func textLines() -> [String] {

@@ -1,5 +1,6 @@
 import VMClockAccess
-import VMClockDaemon
+import DaemonPublication
+import VMClockSystem
 
 /// The running daemon as its status file shows it: `status` prints it,
 /// `wait` polls it. A file left by a daemon that died is not a running one.

@@ -1,4 +1,4 @@
-import VMClockDaemon
+import VMClockSystem
 import VMClockPage
 
 /// Every page field under its ABI name, in page order, with a readable

@@ -1,5 +1,5 @@
 import Logging
-import VMClockDaemon
+import DaemonLoop
 import VMClockService
 
 struct RunCommand: Command {

@@ -1,5 +1,5 @@
 import VMClockAccess
-import VMClockDaemon
+import DaemonCore
 import VMClockPage
 
 struct StatusCommand: Command {
@@ -25,10 +25,7 @@ struct StatusCommand: Command {
             (command: inout StatusCommand, value: String) throws(UsageError) in
             command.atCounter = try OptionValue.unsigned(value)
         },
-        Option("tai-offset-sign", value: "sign", help: "How to read the sign of tai_offset_sec: auto, utc-minus-tai, tai-minus-utc.",
-               default: TAIOffsetPolicy.automatic.rawValue) { (command: inout StatusCommand, value: String) throws(UsageError) in
-            command.taiPolicy = try OptionValue.choice(value, TAIOffsetPolicy.allCases.map { ($0.rawValue, $0) })
-        },
+        .taiOffsetSign(\.taiPolicy),
     ] }
 
     func run() -> Int32 {

@@ -6,7 +6,7 @@ extension StatusReport {
     func plainText() -> String {
         var lines = [
             row("device", device + (readMethod.map { " (\($0))" } ?? "")),
-            row("verdict", verdict + (reason.map { ": \($0)" } ?? "")),
+            row("verdict", verdict.name + (reason.map { ": \($0)" } ?? "")),
         ]
         if let page {
             lines.append("page")

@@ -1,5 +1,5 @@
 import VMClockAccess
-import VMClockDaemon
+import VMClockSystem
 import VMClockPage
 
 /// The result of `vmclockd status`, in the shape of its JSON schema
@@ -13,14 +13,29 @@ struct StatusReport {
     var schema = Self.schemaVersion
     var device: String
     var readMethod: String?
-    /// usable | disruption-only | unusable | no-device | unreadable
-    var verdict = "unusable"
+    var verdict = Verdict.page(.unusable)
     var reason: String?
     var page: PageFields?
     var evaluation: Evaluation?
     var daemon: DaemonStatus?
 
     init(device: String) { self.device = device }
+
+    /// The page's verdict, or why there is no page to judge.
+    enum Verdict: Equatable {
+        case page(PageVerdict)
+        case noDevice
+        case unreadable
+
+        /// As printed and in JSON: usable | disruption-only | unusable | no-device | unreadable.
+        var name: String {
+            switch self {
+            case .page(let verdict): verdict.rawValue
+            case .noDevice: "no-device"
+            case .unreadable: "unreadable"
+            }
+        }
+    }
 
     enum Point {
         case counter(UInt64)
@@ -30,7 +45,7 @@ struct StatusReport {
     mutating func judge(_ page: VMClockPage, taiPolicy: TAIOffsetPolicy, at point: Point) {
         self.page = PageFields(page)
         let assessment = PageAssessment(page: page, nativeCounter: Counter.native, taiPolicy: taiPolicy)
-        verdict = assessment.verdict.rawValue
+        verdict = .page(assessment.verdict)
         reason = assessment.reason
         guard let clock = assessment.clockData else { return }
         switch point {
@@ -45,31 +60,31 @@ struct StatusReport {
     }
 
     private mutating func unrepresentable() {
-        verdict = PageVerdict.unusable.rawValue
+        verdict = .page(.unusable)
         reason = "the page's time at this counter reading is outside 1970…2^62 s"
         evaluation = nil
     }
 
     mutating func fail(_ error: DeviceError) {
         switch error {
-        case .absent: verdict = "no-device"
-        default: verdict = "unreadable"
+        case .absent: verdict = .noDevice
+        default: verdict = .unreadable
         }
         reason = error.description
     }
 
     mutating func fail(_ error: SnapshotError) {
         if case .device(let deviceError) = error { return fail(deviceError) }
-        verdict = PageVerdict.unusable.rawValue
+        verdict = .page(.unusable)
         reason = error.description
     }
 
     var exitStatus: StatusExit {
         switch verdict {
-        case PageVerdict.usable.rawValue, PageVerdict.disruptionOnly.rawValue: .ok
-        case "no-device": .noDevice
-        case "unreadable": .unreadable
-        default: .pageUnusable
+        case .page(.usable), .page(.disruptionOnly): .ok
+        case .noDevice: .noDevice
+        case .unreadable: .unreadable
+        case .page(.unusable): .pageUnusable
         }
     }
 
@@ -126,7 +141,7 @@ extension StatusReport {
     var json: JSONValue {
         .object([
             "schema": .from(schema), "device": .string(device), "read_method": .from(readMethod),
-            "verdict": .string(verdict), "reason": .from(reason),
+            "verdict": .string(verdict.name), "reason": .from(reason),
             "page": page?.json ?? .null, "evaluation": evaluation?.json ?? .null,
             "daemon": daemon?.json ?? .null,
         ])

@@ -2,7 +2,8 @@
 import Glibc
 #endif
 import VMClockAccess
-import VMClockDaemon
+import DaemonCore
+import DaemonPublication
 
 struct WaitCommand: Command {
     static let name = "wait"

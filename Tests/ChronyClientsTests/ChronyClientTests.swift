@@ -5,6 +5,9 @@ import SystemPackage
 import Testing
 
 @testable import ChronyClients
+@testable import ChronyProtocol
+import ErrorNumbers
+import VMClockSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -174,7 +177,7 @@ extension LiveDevice {
             let chronyd = try ChronyProcess(directory: dir.url.path, refclockOptions: ["noselect"])
             defer { chronyd.stop() }
             let client = try ControlClient(serverPath: chronyd.commandPath)
-            #expect(throws: ControlClient.Failure.refused(.burst, .noSuchSource)) {
+            #expect(throws: ControlFailure.refused(.burst, .noSuchSource)) {
                 _ = try client.request(.burst)
             }
             let chronyc = chronyd.runChronyc(["burst", "4/8"], csv: false)
@@ -259,7 +262,7 @@ extension LiveDevice {
             try #require(corrected.done, "VMCK never selected:\n\(chronyd.log)")
 
             let client = try ControlClient(serverPath: chronyd.commandPath)
-            #expect(throws: ControlClient.Failure.refused(.makeStep, .failed)) {
+            #expect(throws: ControlFailure.refused(.makeStep, .failed)) {
                 _ = try client.request(.makeStep)
             }
             let after = try #require(chronyd.tracking())
@@ -275,7 +278,7 @@ extension LiveDevice {
             let path = dir.path("chronyd.sock")
             let client = try ControlClient(serverPath: path)
             let started = ContinuousClock.now
-            #expect(throws: ControlClient.Failure.unreachable(path: path, .noSuchFileOrDirectory)) {
+            #expect(throws: ControlFailure.unreachable(path: path, ErrorNumber(Errno.noSuchFileOrDirectory))) {
                 _ = try client.request(.tracking)
             }
             // Not the noReply path (3 × 500 ms).
@@ -293,8 +296,8 @@ extension LiveDevice {
                 let client = try ControlClient(serverPath: path)
                 _ = try client.request(.tracking)
             } throws: { error in
-                guard case ControlClient.Failure.unreachable(path, _) = error else {
-                    Issue.record("got \(error): \((error as? ControlClient.Failure)?.description ?? "")")
+                guard case ControlFailure.unreachable(path, _) = error else {
+                    Issue.record("got \(error): \((error as? ControlFailure)?.description ?? "")")
                     return false
                 }
                 return true
@@ -312,7 +315,7 @@ extension LiveDevice {
             // SIGTERM: chronyd removes its command socket.
             chronyd.stop()
             var started = ContinuousClock.now
-            #expect(throws: ControlClient.Failure.unreachable(path: chronyd.commandPath, .noSuchFileOrDirectory)) {
+            #expect(throws: ControlFailure.unreachable(path: chronyd.commandPath, ErrorNumber(Errno.noSuchFileOrDirectory))) {
                 _ = try client.request(.tracking)
             }
             #expect(ContinuousClock.now - started < .milliseconds(300))
@@ -326,7 +329,7 @@ extension LiveDevice {
             chronyd.crash()
             #expect(FileManager.default.fileExists(atPath: chronyd.commandPath))
             started = ContinuousClock.now
-            #expect(throws: ControlClient.Failure.unreachable(path: chronyd.commandPath, .connectionRefused)) {
+            #expect(throws: ControlFailure.unreachable(path: chronyd.commandPath, ErrorNumber(Errno.connectionRefused))) {
                 _ = try client.request(.tracking)
             }
             #expect(ContinuousClock.now - started < .milliseconds(300))

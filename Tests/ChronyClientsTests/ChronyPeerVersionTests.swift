@@ -4,6 +4,7 @@ import PeerHarness
 import Testing
 
 @testable import ChronyClients
+@testable import ChronyProtocol
 
 #if canImport(Glibc)
 import Glibc
@@ -89,7 +90,7 @@ extension LiveDevice {
             #expect(configuredNoselect() == true)
             #expect(try client.request(.selectOptions(refid: "VMCK", noselect: false)).status == .success)
             #expect(configuredNoselect() == false)
-            #expect(throws: ControlClient.Failure.refused(.selectOptions(refid: "NONE", noselect: true), .noSuchSource)) {
+            #expect(throws: ControlFailure.refused(.selectOptions(refid: "NONE", noselect: true), .noSuchSource)) {
                 try client.request(.selectOptions(refid: "NONE", noselect: true))
             }
             // The root's chronyc says the same as ours.
@@ -106,7 +107,7 @@ extension LiveDevice {
             defer { chronyd.stop() }
             let client = try ControlClient(serverPath: chronyd.commandPath)
             let command = ControlCommand.selectOptions(refid: "VMCK", noselect: true)
-            #expect(throws: ControlClient.Failure.refused(command, .invalid)) { try client.request(command) }
+            #expect(throws: ControlFailure.refused(command, .invalid)) { try client.request(command) }
             #expect(chronyd.isRunning)
         }
 

@@ -2,9 +2,10 @@ import Foundation
 import TestSupport
 import PeerHarness
 import Testing
-import VMClockDaemon
+import DaemonCore
 
 @testable import ChronyClients
+@testable import ChronyProtocol
 
 #if canImport(Glibc)
 import Glibc
@@ -49,7 +50,7 @@ extension LiveDevice {
             #expect(idle.state == .nonselectable && idle.reachability == 0 && idle.sinceSampleSeconds == nil, "\(idle)")
             #expect(idle.poll == 2)
             try expectAgreement(index: 1, chronyd, client)
-            #expect(throws: ControlClient.Failure.refused(.sourceData(index: 2), .noSuchSource)) {
+            #expect(throws: ControlFailure.refused(.sourceData(index: 2), .noSuchSource)) {
                 try client.request(.sourceData(index: 2))
             }
 

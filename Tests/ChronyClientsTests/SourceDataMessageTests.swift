@@ -1,4 +1,5 @@
 @testable import ChronyClients
+@testable import ChronyProtocol
 import TestSupport
 import Testing
 

@@ -1,4 +1,5 @@
 import ChronyClients
+import ChronyProtocol
 import Foundation
 import TestSupport
 import PeerHarness

@@ -1,4 +1,4 @@
-import ChronyClients
+import ChronyProtocol
 import Foundation
 import PeerHarness
 import Testing

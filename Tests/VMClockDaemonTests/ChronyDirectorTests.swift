@@ -1,6 +1,10 @@
 import ChronyClients
+import ChronyProtocol
+import ErrorNumbers
+import SystemPackage
 import Testing
-import VMClockDaemon
+import DaemonCore
+import VMClockSystem
 
 /// What the director asks of chronyd, against scripted outcomes: the
 /// requests and their order are what a user would see in chronyd's log.
@@ -8,7 +12,7 @@ import VMClockDaemon
     typealias Wants = ChronyDirector.Wants
     static let ok = ControlReply(bytes: [6, 2, 0, 0, 0, 66, 0, 1] + [UInt8](repeating: 0, count: 20))!
     static let invalid = ControlReply(bytes: [6, 2, 0, 0, 0, 72, 0, 1, 0, 3] + [UInt8](repeating: 0, count: 18))!
-    static let down = ControlClient.Failure.unreachable(path: "/run/chrony/chronyd.sock", .noSuchFileOrDirectory)
+    static let down = ControlFailure.unreachable(path: "/run/chrony/chronyd.sock", ErrorNumber(Errno.noSuchFileOrDirectory))
 
     @Test func aResetIsRetriedWithBackoffUntilAcknowledgedThenBurst() {
         var director = ChronyDirector()

@@ -1,6 +1,7 @@
 import Testing
 import VMClockAccess
-import VMClockDaemon
+import DaemonCore
+import DaemonLoop
 import VMClockPage
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,5 @@
 import Testing
-import VMClockDaemon
+import DaemonCore
 import VMClockPage
 import VMClockSimulation
 

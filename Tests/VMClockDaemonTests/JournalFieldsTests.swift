@@ -2,7 +2,8 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
-import VMClockDaemon
+import DaemonCore
+import DaemonLoop
 import VMClockService
 
 @Suite struct JournalFields {
@@ -22,7 +23,7 @@ import VMClockService
 
         let capture = Capture()
         let logger = Logger(label: "vmclockd") { _ in capture.handler }
-        logger.warning("\(event.message)", metadata: VMClockDaemon.JournalFields.fields(core: s.core, lastSent: nil, event: event))
+        logger.warning("\(event.message)", metadata: DaemonLoop.JournalFields.fields(core: s.core, lastSent: nil, event: event))
         let fields = capture.last
         #expect(fields.contains("MESSAGE_ID=3a55088562bf4d02a70bb55342e57238"))
         #expect(fields.contains("PRIORITY=4"))

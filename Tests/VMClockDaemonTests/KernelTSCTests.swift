@@ -1,5 +1,6 @@
 import Testing
-@testable import VMClockDaemon
+@testable import DaemonCore
+@testable import DaemonLoop
 import VMClockPage
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import VMClockDaemon
+import DaemonCore
 import VMClockPage
 
 @Suite struct LeapSeconds {

@@ -1,5 +1,5 @@
 import Testing
-@testable import VMClockDaemon
+@testable import DaemonCore
 
 /// When the loop wakes: once per watch interval, faster only while there is
 /// a reason, and every sample interval a look that carries a sample.

@@ -3,7 +3,9 @@ import Testing
 import VMClockAccess
 import VMClockPage
 
-@testable import VMClockDaemon
+@testable import DaemonCore
+@testable import DaemonPublication
+import VMClockSystem
 
 /// The published state's file format: what the daemon writes reads back
 /// exactly, and what is not a document it wrote is refused, never trapped on.

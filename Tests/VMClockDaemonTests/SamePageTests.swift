@@ -1,6 +1,6 @@
 import Testing
 import VMClockAccess
-import VMClockDaemon
+import DaemonCore
 import VMClockPage
 
 /// A look at a page whose seq_count has not moved reuses its decoded verdict:

@@ -1,6 +1,7 @@
 import Testing
 import ChronyClients
-import VMClockDaemon
+import ChronyProtocol
+import DaemonCore
 import VMClockPage
 
 @Suite struct Samples {

@@ -1,4 +1,4 @@
-import VMClockDaemon
+import DaemonCore
 import VMClockPage
 import VMClockSimulation
 

@@ -1,12 +1,16 @@
 import Testing
+import ErrorNumbers
+import SystemPackage
 import VMClockAccess
-@testable import VMClockDaemon
+import VMClockPage
+@testable import DaemonCore
+import VMClockSystem
 
 /// A device that is there but fails to open or read holds with its own
 /// reason and is no disruption; the page it shows when it reads again
 /// decides whether anything happened meanwhile.
 @Suite struct TransientErrors {
-    static let failing = DeviceError.unreadable(path: "/dev/vmclock0", errno: .ioError)
+    static let failing = DeviceError.unreadable(path: "/dev/vmclock0", errno: ErrorNumber(Errno.ioError))
 
     @Test func aFailingReadHoldsWithItsReasonAndIsNoDisruption() {
         var s = Scenario()
@@ -47,7 +51,7 @@ import VMClockAccess
         #expect(DeviceError.absent(path: "/dev/vmclock0").hasVanished)
         #expect(!DeviceError.permissionDenied(path: "/dev/vmclock0").hasVanished)
         #expect(!DeviceError.tooShort(path: "/dev/vmclock0", bytes: 8).hasVanished)
-        #expect(!DeviceError.unreadable(path: "/dev/vmclock0", errno: .tooManyOpenFiles).hasVanished)
+        #expect(!DeviceError.unreadable(path: "/dev/vmclock0", errno: ErrorNumber(Errno.tooManyOpenFiles)).hasVanished)
     }
 
     @Test func theBackoffDoublesToItsCapAndASuccessStartsOver() {

@@ -1,7 +1,11 @@
 import ChronyClients
+import ChronyProtocol
+import ErrorNumbers
+import SystemPackage
 import TestSupport
 import Testing
-import VMClockDaemon
+import DaemonCore
+import VMClockSystem
 
 /// The director's question "what does chronyd say of VMCK?", against a
 /// scripted chronyd: which requests it sends, in what order, when, and what
@@ -13,16 +17,16 @@ import VMClockDaemon
     static let asking = Wants(resetOwed: nil, selectable: true, trackingReport: false, sourceReport: true)
     static let vmck: UInt32 = 0x564D_434B
     static let gps: UInt32 = 0x4750_5300
-    static let down = ControlClient.Failure.unreachable(path: "/run/chrony/chronyd.sock", .connectionRefused)
+    static let down = ControlFailure.unreachable(path: "/run/chrony/chronyd.sock", ErrorNumber(Errno.connectionRefused))
 
     /// chronyd's sources in its order; `unreportable`: indices 4.6 answers
     /// with RPY_NULL (it has the source but no report for it).
     struct Chronyd {
         var sources: [(address: UInt32, mode: UInt16)]
         var unreportable: Set<Int32> = []
-        var failure: ControlClient.Failure?
+        var failure: ControlFailure?
 
-        func answer(_ command: ControlCommand) -> ControlChannel.Outcome {
+        func answer(_ command: ControlCommand) -> ControlOutcome {
             typealias M = ChronyReplyBytes
             if let failure { return .failed(command, failure) }
             switch command {

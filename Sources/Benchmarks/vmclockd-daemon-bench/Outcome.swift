@@ -1,4 +1,5 @@
 import ChronyClients
+import ChronyProtocol
 import PeerHarness
 #if canImport(Glibc)
 import Glibc

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ChronyClients
+import ChronyProtocol
 import FuzzSupport
 
 /// Fuzz target: chronyd's command replies as vmclockd takes them. A real

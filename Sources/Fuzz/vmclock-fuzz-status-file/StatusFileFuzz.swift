@@ -1,5 +1,6 @@
 import FuzzSupport
-import VMClockDaemon
+import DaemonPublication
+import VMClockSystem
 
 /// Fuzz target: the status file `vmclockd status` and `vmclockd wait` read
 /// (written by the daemon; a truncated, foreign or corrupt one must not

@@ -131,14 +131,6 @@ enum OptionValue {
         return text
     }
 
-    // The option's name is no longer part of the reason: the parser adds it
-    // with the value and where it came from. These keep older callers building.
-    static func double(_ text: String, _ option: String) throws(UsageError) -> Double { try double(text) }
-    static func unsigned(_ text: String, _ option: String) throws(UsageError) -> UInt64 { try unsigned(text) }
-    static func choice<T>(_ text: String, _ option: String, _ choices: [(String, T)]) throws(UsageError) -> T {
-        try choice(text, choices)
-    }
-
     /// A number as an operator writes it: 16, not 16.0; 0.0625.
     static func text(_ value: Double) -> String {
         if value == value.rounded(), abs(value) < 1e15 { return "\(Int64(value))" }

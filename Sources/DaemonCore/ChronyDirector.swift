@@ -1,0 +1,190 @@
+import ChronyProtocol
+
+/// Keeps chronyd in step with what the state machine wants of it: a reset
+/// after each disruption, acknowledged for certain; VMCK selectable only
+/// while samples flow; a burst and a step check after a reset; and, least
+/// of all, what chronyd says of VMCK, for the operator. Pure: it
+/// picks the next request (one at a time) and learns from each outcome; the
+/// runner sends and logs. Every request that must happen is retried with
+/// backoff for as long as it takes, across chronyd being down or restarting.
+public struct ChronyDirector: Sendable {
+    public enum Event: Equatable, Sendable {
+        /// chronyd dropped its history after disruptions `first...last`.
+        case resetAcknowledged(first: Int, last: Int, attempts: Int)
+        case resetFailed(disruption: Int, attempts: Int, failure: ControlFailure)
+        case selectionApplied(selectable: Bool)
+        /// chronyd answered selectopts with "invalid command": older than 4.4.
+        case selectionUnsupported
+        case selectionFailed(ControlFailure)
+        case failed(ControlCommand, ControlFailure)
+        case done(ControlCommand)
+        case tracking(TrackingReport)
+        /// What chronyd says of VMCK (nil: it has no such refclock), from the
+        /// request sent at `askedAt` (monotonic ns).
+        case vmckSource(SourceReport?, askedAt: Int64)
+        /// Asking chronyd about VMCK failed (chronyd unreachable, …).
+        case vmckSourceFailed(ControlFailure, askedAt: Int64)
+    }
+
+    /// What the state machine wants now.
+    public struct Wants: Equatable, Sendable {
+        public var resetOwed: Int?
+        public var selectable: Bool
+        public var trackingReport: Bool
+        /// Ask chronyd about VMCK once a second (never while a reset is owed:
+        /// the answer would describe the old host).
+        public var sourceReport: Bool
+        public init(resetOwed: Int?, selectable: Bool, trackingReport: Bool, sourceReport: Bool = false) {
+            self.resetOwed = resetOwed
+            self.selectable = selectable
+            self.trackingReport = trackingReport
+            self.sourceReport = sourceReport
+        }
+
+        var asksVMCK: Bool { sourceReport && resetOwed == nil }
+    }
+
+    static let firstRetryNanoseconds: Int64 = 100_000_000
+    static let retryLimitNanoseconds: Int64 = 5_000_000_000
+    static let trackingEveryNanoseconds: Int64 = 250_000_000
+    public static let vmckEveryNanoseconds: Int64 = 1_000_000_000
+
+    let refid: String
+    private var inFlight: (command: ControlCommand, resetFor: Int?, sentAt: Int64)?
+    private var reset = Retry()
+    private var selection = Retry()
+    /// The oldest disruption not yet covered by an acknowledged reset.
+    private var oldestOwed: Int?
+    /// What chronyd was last told (nil: unknown, e.g. just started).
+    private var appliedSelectable: Bool?
+    public private(set) var selectionSupported: Bool?
+    private var queued: [ControlCommand] = []
+    private var nextTracking: Int64 = 0
+    private var vmck: VMCKQuery
+
+    public init(refid: String = DaemonConfiguration.refid) {
+        self.refid = refid
+        vmck = VMCKQuery(refid: refid)
+        queued.reserveCapacity(4)
+    }
+
+    /// A request made once, after whatever must happen first (makestep).
+    public mutating func enqueue(_ command: ControlCommand) { queued.append(command) }
+
+    public var isIdle: Bool { inFlight == nil }
+
+    /// The next request to send now, if any; at most one is in flight.
+    public mutating func next(_ wants: Wants, now: Int64) -> ControlCommand? {
+        guard inFlight == nil else { return nil }
+        if !wants.asksVMCK { vmck.abandon() }
+        if let owed = wants.resetOwed {
+            if oldestOwed == nil { oldestOwed = owed }
+            if reset.isDue(now) { return send(.resetSources, resetFor: owed, now) }
+        }
+        if appliedSelectable != wants.selectable, selection.isDue(now) {
+            return send(.selectOptions(refid: refid, noselect: !wants.selectable), resetFor: nil, now)
+        }
+        if !queued.isEmpty, wants.resetOwed == nil || queued[0] == .reselect { return send(queued.removeFirst(), resetFor: nil, now) }
+        if wants.trackingReport, now >= nextTracking {
+            nextTracking = now + Self.trackingEveryNanoseconds
+            return send(.tracking, resetFor: nil, now)
+        }
+        if wants.asksVMCK, let command = vmck.next(now: now) { return send(command, resetFor: nil, now) }
+        return nil
+    }
+
+    /// The earliest time a retry falls due (for the loop's wait), if one
+    /// waits. Tracking and a new round of the VMCK query ride on the looks
+    /// (16 a second at the defaults): waking for them on their own would
+    /// cost a wake-up a second for nothing a reader needs sooner.
+    public func nextRetry(_ wants: Wants) -> Int64? {
+        guard inFlight == nil else { return nil }
+        let resetDue = wants.resetOwed != nil ? reset.notBefore : nil
+        let selectionDue = appliedSelectable != wants.selectable ? selection.notBefore : nil
+        // A round under way goes on at once.
+        let vmckDue: Int64? = wants.asksVMCK && vmck.inRound ? 0 : nil
+        return earliest(earliest(resetDue, selectionDue), vmckDue)
+    }
+
+    private func earliest(_ a: Int64?, _ b: Int64?) -> Int64? {
+        guard let a, let b else { return a ?? b }
+        return min(a, b)
+    }
+
+    private mutating func send(_ command: ControlCommand, resetFor: Int?, _ now: Int64) -> ControlCommand {
+        inFlight = (command, resetFor, now)
+        return command
+    }
+
+    /// Learns from the outcome of the request in flight. One event at most,
+    /// and no array for it: the loop allocates nothing in steady state.
+    public mutating func completed(_ outcome: ControlOutcome, now: Int64) -> Event? {
+        guard let (command, resetFor, sentAt) = inFlight else { return nil }
+        inFlight = nil
+        switch (command, outcome) {
+        case (.sourceCount, _), (.sourceData, _):
+            switch vmck.completed(command, outcome, now: now) {
+            case nil: return nil
+            case .source(let report): return .vmckSource(report, askedAt: sentAt)
+            case .failed(let failure): return .vmckSourceFailed(failure, askedAt: sentAt)
+            }
+        case (.resetSources, .replied):
+            let attempts = reset.succeeded()
+            let first = oldestOwed ?? resetFor ?? 0
+            oldestOwed = nil
+            queued.insert(.burst, at: 0)  // fresh NTP measurements for the new host
+            return .resetAcknowledged(first: first, last: resetFor ?? first, attempts: attempts)
+        case (.resetSources, .failed(_, let failure)):
+            return .resetFailed(disruption: resetFor ?? 0, attempts: reset.failed(now), failure: failure)
+        case (.selectOptions(_, let noselect), .replied):
+            appliedSelectable = !noselect
+            selectionSupported = true
+            _ = selection.succeeded()
+            // chronyd applies new options at its next selection, which a
+            // silent refclock does not trigger: make it select now.
+            queued.insert(.reselect, at: 0)
+            return .selectionApplied(selectable: !noselect)
+        case (.selectOptions(_, let noselect), .failed(_, .refused(_, .invalid))):
+            // Nothing to apply on this chronyd; asked again on the next change.
+            appliedSelectable = !noselect
+            _ = selection.succeeded()
+            defer { selectionSupported = false }
+            return selectionSupported == false ? nil : .selectionUnsupported
+        case (.selectOptions, .failed(_, let failure)):
+            _ = selection.failed(now)
+            return .selectionFailed(failure)
+        case (.tracking, .replied(_, let reply)):
+            return reply.tracking.map { .tracking($0) }
+        case (_, .replied):
+            return .done(command)
+        case (_, .failed(_, let failure)):
+            return .failed(command, failure)
+        }
+    }
+
+    /// chronyd restarted or may have: what it was told is unknown again.
+    public mutating func forgetSelection() { appliedSelectable = nil }
+
+    /// Backoff for a request that must succeed: 100 ms, doubling to 5 s.
+    struct Retry: Sendable {
+        private(set) var notBefore: Int64 = 0
+        private var delay: Int64 = 0
+        private var attempts = 0
+
+        func isDue(_ now: Int64) -> Bool { now >= notBefore }
+
+        /// Records a failure; returns the attempts so far.
+        mutating func failed(_ now: Int64) -> Int {
+            attempts += 1
+            delay = min(max(delay * 2, ChronyDirector.firstRetryNanoseconds), ChronyDirector.retryLimitNanoseconds)
+            notBefore = now + delay
+            return attempts
+        }
+
+        /// Records a success; returns the attempts it took.
+        mutating func succeeded() -> Int {
+            defer { self = Retry() }
+            return attempts + 1
+        }
+    }
+}
