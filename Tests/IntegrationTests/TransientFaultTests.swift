@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import PeerHarness
 import Testing
 
@@ -8,14 +9,14 @@ import Glibc
 
 extension LiveDevice {
     /// Transient errors are not disruptions. The real daemon reads the
-    /// simulator's page; `Tests/fault-injection/fault_injection.c`, built
-    /// here with the system's C compiler and preloaded into it, fails its
+    /// simulator's page; `Sources/Harness/CFaultInjection`, built by SwiftPM
+    /// (the `vmclockd-fault-injection` product) and preloaded into it, fails its
     /// open() or pread() of the page on command (EMFILE, EIO, the driver's
     /// ETIMEDOUT): faults a real kernel will not give on demand. A device
     /// that really goes away (the simulator unlinks the page) must still be
     /// one. What is asserted is what an operator reads in the log: the hold
     /// and its reason, the resumption, and no disruption line.
-    @Suite(.enabled(if: FaultInjection.compilerPath != nil, "needs a C compiler (cc) to build the fault-injection library"))
+    @Suite
     struct TransientFaults {
         static let disruption = "disruption: "
 
@@ -114,64 +115,4 @@ extension LiveDevice {
             #expect(rig.daemon.lines(containing: "device read failing").isEmpty, "\(rig.report)")
         }
     }
-}
-
-/// The preloaded fault-injection library, built once per test run from
-/// Tests/fault-injection, and one daemon's control block (a file the
-/// library maps shared; this side reads and writes it with pread/pwrite,
-/// which see the same page).
-struct FaultInjection {
-    static let compilerPath: String? = ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang"].first { access($0, X_OK) == 0 }
-
-    /// The library, compiled on first use.
-    static let library: Result<String, HarnessError> = {
-        guard let cc = compilerPath else { return .failure(HarnessError("no C compiler")) }
-        let source = Products.repository.appendingPathComponent("Tests/fault-injection/fault_injection.c").path
-        let output = NSTemporaryDirectory() + "vmclockd-fault-injection-\(getpid()).so"
-        do {
-            let built = try runProgram([cc, "-shared", "-fPIC", "-O2", "-o", output, source, "-ldl"], timeout: 60)
-            guard built.status == 0 else { return .failure(HarnessError("cc: \(built.stderr)")) }
-        } catch {
-            return .failure(HarnessError("cc: \(error)"))
-        }
-        return .success(output)
-    }()
-
-    /// struct vmclockd_fault_control (fault_injection.h): the counters.
-    struct Control: CustomStringConvertible {
-        var openCalls: UInt64, openFailures: UInt64, readCalls: UInt64, readFailures: UInt64
-        var description: String { "open \(openFailures)/\(openCalls) failed, pread \(readFailures)/\(readCalls) failed" }
-    }
-
-    let controlPath: String
-    private let descriptor: Int32
-
-    init(controlPath: String, refuseMapping: Bool) throws {
-        self.controlPath = controlPath
-        descriptor = open(controlPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0, ftruncate(descriptor, 4096) == 0 else { throw HarnessError("cannot make \(controlPath)") }
-        store(refuseMapping ? 1 : 0, at: 8)
-    }
-
-    /// `/usr/bin/env` with the preload and its settings, to put before the daemon's arguments.
-    func environment(faulting path: String) throws -> [String] {
-        ["/usr/bin/env", "LD_PRELOAD=\(try Self.library.get())", "VMCLOCKD_FAULT_PATH=\(path)",
-         "VMCLOCKD_FAULT_CONTROL=\(controlPath)"]
-    }
-
-    func set(openErrno: Int32) { store(openErrno, at: 0) }
-    func set(readErrno: Int32) { store(readErrno, at: 4) }
-
-    var control: Control {
-        var counters = [UInt64](repeating: 0, count: 4)
-        _ = counters.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 16) }
-        return Control(openCalls: counters[0], openFailures: counters[1], readCalls: counters[2], readFailures: counters[3])
-    }
-
-    private func store(_ value: Int32, at offset: Int) {
-        var value = value
-        _ = withUnsafeBytes(of: &value) { pwrite(descriptor, $0.baseAddress, 4, off_t(offset)) }
-    }
-
-    func close() { _ = Glibc.close(descriptor) }
 }
