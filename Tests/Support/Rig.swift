@@ -37,7 +37,7 @@ public final class Rig {
     public init(
         page settings: [String] = [], chronyd mode: Chronyd, relay withRelay: Bool, interval: Double = 0.25,
         options: [String] = [], flavor: ChronyFlavor = .debian12, ownReplySocket: Bool = false,
-        daemonControlSocketName: String = "chronyd.sock"
+        daemonControlSocketName: String = "chronyd.sock", daemonPrefix: (_ pagePath: String) throws -> [String] = { _ in [] }
     ) throws {
         self.flavor = flavor
         dir = try TemporaryDirectory()
@@ -56,7 +56,7 @@ public final class Rig {
             device: simulator.pagePath, refclockSocket: relay?.path ?? chronyDirectory + "/vmclock.sock",
             controlSocket: chronyDirectory + "/cmd/" + daemonControlSocketName,
             options: ["--interval", "\(interval)"] + (ownReplySocket ? ["--control-reply-socket", dir.path("reply.sock")] : [])
-                + options, logPath: dir.path("vmclockd.log"))
+                + options, logPath: dir.path("vmclockd.log"), prefix: daemonPrefix(simulator.pagePath))
     }
 
     /// Starts the chronyd of a `.later` rig.

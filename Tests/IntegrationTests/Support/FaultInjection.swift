@@ -31,8 +31,10 @@ struct FaultInjection {
     let controlPath: String
     private let descriptor: Int32
 
-    init(controlPath: String, refuseMapping: Bool) throws {
-        self.controlPath = controlPath
+    /// A control file of its own (removed by `close`), so it can be made
+    /// before the rig whose daemon it is handed to.
+    init(refuseMapping: Bool) throws {
+        controlPath = "/tmp/vmclockd-faults-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         descriptor = open(controlPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0, ftruncate(descriptor, 4096) == 0 else { throw HarnessError("cannot make \(controlPath)") }
         store(refuseMapping ? 1 : 0, at: 8)
@@ -58,5 +60,8 @@ struct FaultInjection {
         _ = withUnsafeBytes(of: &value) { pwrite(descriptor, $0.baseAddress, 4, off_t(offset)) }
     }
 
-    func close() { _ = Glibc.close(descriptor) }
+    func close() {
+        _ = Glibc.close(descriptor)
+        unlink(controlPath)
+    }
 }
