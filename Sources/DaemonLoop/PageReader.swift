@@ -8,12 +8,7 @@ import VMClockPage
 /// wait on for update notifications.
 final class PageReader {
     /// A page and the device it was read from, to re-check before a send.
-    struct Reading {
-        var device: VMClockDevice
-        var page: VMClockPage
-        /// Nothing was published since the page was read.
-        var isCurrent: Bool { device.isUnchanged(since: page) }
-    }
+    typealias Reading = PageReading
 
     private let device: ReopeningDevice
     private(set) var notifications: NotificationWatch
@@ -23,7 +18,7 @@ final class PageReader {
     private var last: Reading?
     /// What the last failed attempt saw, repeated until the backoff ends.
     private var failing: Observation?
-    private var backoff = RetryBackoff()
+    private var backoff = Backoff.device
 
     /// A host update takes well under a microsecond. A page still odd after
     /// this is "busy" for this look and is looked at again at the next one:
@@ -83,8 +78,8 @@ final class PageReader {
         do throws(SnapshotError) {
             let (page, bracket) = try device.readWithSystemClock(attempts: 3, timeout: Self.snapshotTimeout)
             let raw = CrossTimestamp.measure(attempts: 3, clock: .monotonicRaw)
-            notifications.noteLook(device, page)
             let reading = Reading(device: device, page: page)
+            notifications.noteLook(reading)
             last = reading
             return (succeeded(.page(page, Look(bracket: bracket, rawBracket: raw))), reading)
         } catch {
@@ -123,14 +118,13 @@ final class PageReader {
         return observation
     }
 
-    /// Fresh clock readings for a page that is still current: unchanged
-    /// (VMClockDevice.isUnchanged) before and after them, so they belong to
-    /// it. nil if the host published in between (the page is then read again).
+    /// Fresh clock readings for a page that is still current (taken
+    /// `whileCurrent`, so they belong to it). nil if the host published in
+    /// between (the page is then read again).
     private func lookAgain(at reading: Reading) -> Look? {
-        guard reading.isCurrent else { return nil }
-        let bracket = CrossTimestamp.measure(attempts: 3)
-        let raw = CrossTimestamp.measure(attempts: 3, clock: .monotonicRaw)
-        return reading.isCurrent ? Look(bracket: bracket, rawBracket: raw) : nil
+        reading.whileCurrent {
+            Look(bracket: CrossTimestamp.measure(attempts: 3), rawBracket: CrossTimestamp.measure(attempts: 3, clock: .monotonicRaw))
+        }
     }
 
     /// poll()'s `revents` for the notification descriptor; a line to log, if any.

@@ -19,13 +19,13 @@ final class SampleDelivery {
     private let log: DaemonLog
     private(set) var counts = Counts()
     private var trouble = false
-    private var retryAt: Int64 = 0
-    private var backoff: Int64 = 0
+    private var backoff: Backoff
     static let backoffLimit: Int64 = 1_000_000_000
 
     init(configuration: DaemonConfiguration, log: DaemonLog) throws {
         self.configuration = configuration
         self.log = log
+        backoff = Backoff(first: Int64(configuration.sampleInterval * 1e9), limit: Self.backoffLimit)
         refclock = try RefclockSocket(path: configuration.refclockSocketPath)
     }
 
@@ -35,7 +35,7 @@ final class SampleDelivery {
 
     /// Sends `built` unless backing off; true if chronyd's socket took it.
     func deliver(_ built: SampleBuilder.Built, now: Int64) -> Bool {
-        guard now >= retryAt else {
+        guard !backoff.isWaiting(now: now) else {
             counts.unsent += 1
             return false
         }
@@ -43,7 +43,7 @@ final class SampleDelivery {
         switch refclock.send(built.sample) {
         case .sent:
             counts.sent += 1
-            backoff = 0
+            backoff.succeeded()
             if trouble {
                 trouble = false
                 log.cleared("refclock-absent", "refclock-full", "refclock-denied", "refclock-failed")
@@ -51,8 +51,7 @@ final class SampleDelivery {
             }
             return true
         case .noListener(let errno):
-            backoff = min(max(backoff * 2, Int64(configuration.sampleInterval * 1e9)), Self.backoffLimit)
-            retryAt = now + backoff
+            backoff.failed(now: now)
             fail(&counts.unsent, "refclock-absent", now, .warning,
                  "chronyd's refclock socket \(path) is not there (\(errno)): is chronyd running with '\(configuration.chronyRefclockLine)'? Retrying, at least once a second.")
         case .full:
