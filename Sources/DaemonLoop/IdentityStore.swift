@@ -23,7 +23,7 @@ public struct IdentityStore: Sendable {
 
     /// Replaces the stored identity.
     public func save(_ identity: PageIdentity) throws(AtomicFile.Failure) {
-        try AtomicFile.replace(path, with: identity.line, mode: 0o640)
+        try AtomicFile.replace(path, with: identity.line, mode: 0o640, durable: true)
     }
 }
 

@@ -48,7 +48,7 @@ package final class StatePublisher {
 
     private func write(_ path: String, _ contents: String, what: String, now: Int64) {
         do throws(AtomicFile.Failure) {
-            try AtomicFile.replace(path, with: contents, mode: Self.mode)
+            try AtomicFile.replace(path, with: contents, mode: Self.mode, durable: false)
             report(what, nil, now)
         } catch {
             report(what, "cannot write the \(what) file \(path): \(error.errno); 'vmclockd status' and metrics will not show this daemon (check that its directory exists and is writable, or set \(what)-file)", now)

@@ -19,33 +19,21 @@ public enum AtomicFile {
 
     /// Replaces `path` with `contents`, mode `mode` whatever the umask: a
     /// temporary file beside it (its own unique name: two writers never
-    /// share one), written, synced, renamed over `path`, and the directory
-    /// synced so the rename survives a crash. On failure the old file is
-    /// left as it was and the temporary one removed.
-    public static func replace(_ path: String, with contents: String, mode: mode_t) throws(Failure) {
+    /// share one), written, renamed over `path`. `durable`: the file synced
+    /// before the rename and the directory after it, so a crash leaves the
+    /// old file or the whole new one (the stored identity, chronyd's
+    /// snippet); files rewritten at every publication and withdrawn at a
+    /// stop (status, metrics) skip the syncs, each a wait on the disk. On
+    /// failure the old file is left as it was and the temporary one removed.
+    public static func replace(_ path: String, with contents: String, mode: mode_t, durable: Bool) throws(Failure) {
         let (directory, name) = split(path)
-        var template = Array("\(directory)/.\(name).XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw Failure(what: "create a file in", path: directory, errno: .last) }
-        let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        let file = FileDescriptor(rawValue: fd)
-        var step = "write"
-        do throws(Errno) {
-            var text = contents
-            // withUTF8 rethrows untyped: the errno comes out as a value.
-            let failed: Errno? = text.withUTF8 { utf8 in
-                do throws(Errno) { try file.writeEvery(UnsafeRawBufferPointer(utf8)) } catch { return error }
-                return nil
-            }
-            if let failed { throw failed }
-            step = "chmod"
-            try file.setPermissions(FilePermissions(rawValue: mode))
-            step = "sync"
-            try file.sync()
+        let (file, temporary) = try createTemporary(named: name, in: directory)
+        do throws(Failure) {
+            try fill(file, at: temporary, with: contents, mode: mode, sync: durable)
         } catch {
             file.closeQuietly()
             unlink(temporary)
-            throw Failure(what: step, path: temporary, errno: error)
+            throw error
         }
         file.closeQuietly()
         guard rename(temporary, path) == 0 else {
@@ -54,10 +42,37 @@ public enum AtomicFile {
             throw failure
         }
         // Best effort: the new file is in place either way.
-        if let directoryFD = try? FileDescriptor(opening: directory, .readOnly, options: [.directory, .closeOnExec]) {
-            try? directoryFD.sync()
-            directoryFD.closeQuietly()
+        if durable, let entries = try? FileDescriptor(opening: directory, .readOnly, options: [.directory, .closeOnExec]) {
+            try? entries.sync()
+            entries.closeQuietly()
         }
+    }
+
+    /// A new file of this process's own beside the target (mkstemp: mode
+    /// 0600 until filled), and its path.
+    private static func createTemporary(named name: String, in directory: String) throws(Failure) -> (FileDescriptor, String) {
+        var template = Array("\(directory)/.\(name).XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw Failure(what: "create a file in", path: directory, errno: .last) }
+        return (FileDescriptor(rawValue: fd), template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+    }
+
+    /// Writes `contents`, sets `mode` and, with `sync`, puts it all on disk before the rename.
+    private static func fill(
+        _ file: FileDescriptor, at temporary: String, with contents: String, mode: mode_t, sync: Bool
+    ) throws(Failure) {
+        var text = contents
+        // withUTF8 rethrows untyped: the errno comes out as a value.
+        let unwritten: Errno? = text.withUTF8 { utf8 in
+            do throws(Errno) { try file.writeEvery(UnsafeRawBufferPointer(utf8)) } catch { return error }
+            return nil
+        }
+        if let unwritten { throw Failure(what: "write", path: temporary, errno: unwritten) }
+        do throws(Errno) { try file.setPermissions(FilePermissions(rawValue: mode)) } catch {
+            throw Failure(what: "chmod", path: temporary, errno: error)
+        }
+        guard sync else { return }
+        do throws(Errno) { try file.sync() } catch { throw Failure(what: "sync", path: temporary, errno: error) }
     }
 
     /// The file's whole contents; `.fileTooLarge` if it holds more than

@@ -20,7 +20,7 @@ enum ChronySnippet {
     /// Replaces `path` atomically (AtomicFile): readers (chronyd starting)
     /// see the old file or the new one, never part of one. Mode 0644.
     static func write(_ text: String, to path: String) throws(AtomicFile.Failure) {
-        try AtomicFile.replace(path, with: text, mode: 0o644)
+        try AtomicFile.replace(path, with: text, mode: 0o644, durable: true)
     }
 
     /// Fine when `path` is missing or has no refclock line (chronyd configured

@@ -42,17 +42,19 @@ import VMClockSystem
         }
     }
 
-    @Test func aReaderSeesTheOldFileOrTheNewNeverAMix() async throws {
+    /// Durable or not (status and metrics are not synced), the same.
+    @Test(arguments: [false, true])
+    func aReaderSeesTheOldFileOrTheNewNeverAMix(durable: Bool) async throws {
         let directory = try Directory()
         let path = "\(directory.path)/status.json"
         // Large enough that a plain rewrite would be seen half done.
         let versions = ["a", "b"].map { String(repeating: $0, count: 256 * 1024) }
-        try AtomicFile.replace(path, with: versions[0], mode: 0o644)
+        try AtomicFile.replace(path, with: versions[0], mode: 0o644, durable: true)
         let rounds = 100
         let finished = Finished()
         let writer = Task.detached {
             defer { finished.flag.store(true, ordering: .releasing) }
-            for round in 1...rounds { try AtomicFile.replace(path, with: versions[round % 2], mode: 0o644) }
+            for round in 1...rounds { try AtomicFile.replace(path, with: versions[round % 2], mode: 0o644, durable: durable) }
         }
         var reads = 0
         var mixed = 0
@@ -72,9 +74,9 @@ import VMClockSystem
     func theModeIsTheOneAskedForWhateverTheUmask(mode: mode_t) throws {
         let directory = try Directory()
         // The umask (022 at most here) would clear 0o020 and 0o002 of a created file.
-        try AtomicFile.replace("\(directory.path)/metrics.prom", with: "x 1\n", mode: mode)
+        try AtomicFile.replace("\(directory.path)/metrics.prom", with: "x 1\n", mode: mode, durable: false)
         #expect(directory.mode(of: "metrics.prom") == mode)
-        try AtomicFile.replace("\(directory.path)/metrics.prom", with: "x 2\n", mode: mode)
+        try AtomicFile.replace("\(directory.path)/metrics.prom", with: "x 2\n", mode: mode, durable: true)
         #expect(directory.mode(of: "metrics.prom") == mode)
     }
 
@@ -82,7 +84,7 @@ import VMClockSystem
         let directory = try Directory()
         let missing = "\(directory.path)/missing"
         let error = #expect(throws: AtomicFile.Failure.self) {
-            try AtomicFile.replace("\(missing)/status.json", with: "{}\n", mode: 0o644)
+            try AtomicFile.replace("\(missing)/status.json", with: "{}\n", mode: 0o644, durable: false)
         }
         #expect(error?.what == "create a file in" && error?.path == missing && error?.errno == .noSuchFileOrDirectory)
         #expect(error?.description == "cannot create a file in \(missing): No such file or directory")
@@ -94,7 +96,7 @@ import VMClockSystem
         try #require(mkdir(target, 0o755) == 0)
         defer { rmdir(target) }
         let error = #expect(throws: AtomicFile.Failure.self) {
-            try AtomicFile.replace(target, with: "vmclockd-identity 1\n", mode: 0o640)
+            try AtomicFile.replace(target, with: "vmclockd-identity 1\n", mode: 0o640, durable: true)
         }
         #expect(error?.errno == .isDirectory && error?.path == target)
         #expect(error?.what.hasPrefix("rename \(directory.path)/.identity.") == true)
@@ -105,12 +107,12 @@ import VMClockSystem
         let directory = try Directory()
         let path = "\(directory.path)/vmclockd.conf"
         let text = String(repeating: "max-error = 0.001\n", count: 1000)
-        try AtomicFile.replace(path, with: text, mode: 0o644)
+        try AtomicFile.replace(path, with: text, mode: 0o644, durable: true)
         let size = text.utf8.count
         #expect(try AtomicFile.read(path, limit: size) == text)
         #expect(throws: Errno.fileTooLarge) { try AtomicFile.read(path, limit: size - 1) }
         #expect(throws: Errno.noSuchFileOrDirectory) { try AtomicFile.read("\(path).missing", limit: size) }
-        try AtomicFile.replace(path, with: "", mode: 0o644)
+        try AtomicFile.replace(path, with: "", mode: 0o644, durable: true)
         #expect(try AtomicFile.read(path, limit: 0) == "")
     }
 }
