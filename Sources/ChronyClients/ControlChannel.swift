@@ -131,7 +131,7 @@ public final class ControlChannel {
         // Whose replies to let in: no command socket, no chronyd to reply.
         let chronyd: Stat
         do throws(Errno) {
-            chronyd = try Stat(serverPath)
+            chronyd = try Stat(path: serverPath)
         } catch {
             throw .unreachable(path: serverPath, ErrorNumber(error))
         }

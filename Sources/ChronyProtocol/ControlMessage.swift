@@ -195,11 +195,18 @@ public struct ControlReply: Sendable, Equatable {
 
     /// Parses a reply; nil unless it is a version 6 reply packet.
     public init?(bytes: [UInt8]) {
-        self.init(parsing: bytes)
+        self.init(reading: bytes)
     }
 
     /// The same from the channel's receive buffer (no copy to allocate).
-    package init?<Bytes: RandomAccessCollection<UInt8>>(parsing bytes: Bytes) where Bytes.Index == Int {
+    /// Not generic: the parser is then specialized in this module, where a
+    /// generic call from another one would run it unspecialized, allocating
+    /// its slices and iterators at every reply (a dozen replies a second).
+    package init?(parsing bytes: UnsafeRawBufferPointer) {
+        self.init(reading: bytes)
+    }
+
+    init?<Bytes: RandomAccessCollection<UInt8>>(reading bytes: Bytes) where Bytes.Index == Int {
         let o = bytes.startIndex
         guard bytes.count >= Self.headerLength, bytes[o] == ControlRequest.protocolVersion, bytes[o + 1] == 2 else { return nil }
         command = bigEndian(bytes, o + 4)

@@ -7,15 +7,12 @@ import VMClockPage
 /// it reopens a device that went away and says which descriptor, if any, to
 /// wait on for update notifications.
 final class PageReader {
-    /// A page and the device it was read from, to re-check before a send.
-    typealias Reading = PageReading
-
     private let device: ReopeningDevice
     private(set) var notifications: NotificationWatch
     /// The last look found the device open (whatever its page said).
     private(set) var deviceIsOpen = false
     /// The last page read, to tell an unchanged page by a few loads.
-    private var last: Reading?
+    private var last: PageReading?
     /// What the last failed attempt saw, repeated until the backoff ends.
     private var failing: Observation?
     private var backoff = Backoff.device
@@ -36,7 +33,7 @@ final class PageReader {
         notifications = NotificationWatch(overridePath: notificationPath)
     }
 
-    func look() -> (Observation, Reading?) {
+    func look() -> (Observation, PageReading?) {
         notifications.lookTaken()
         let (observation, reading) = observe()
         switch observation {
@@ -63,7 +60,7 @@ final class PageReader {
 
     /// Typed throws throughout: a busy page, every look while the host is
     /// stuck, must not box its error on the heap.
-    private func observe() -> (Observation, Reading?) {
+    private func observe() -> (Observation, PageReading?) {
         if let failing, backoff.isWaiting(now: SystemClock.monotonicNanoseconds()) { return (failing, nil) }
         let device: VMClockDevice
         do throws(DeviceError) {
@@ -78,7 +75,7 @@ final class PageReader {
         do throws(SnapshotError) {
             let (page, bracket) = try device.readWithSystemClock(attempts: 3, timeout: Self.snapshotTimeout)
             let raw = CrossTimestamp.measure(attempts: 3, clock: .monotonicRaw)
-            let reading = Reading(device: device, page: page)
+            let reading = PageReading(device: device, page: page)
             notifications.noteLook(reading)
             last = reading
             return (succeeded(.page(page, Look(bracket: bracket, rawBracket: raw))), reading)
@@ -121,7 +118,7 @@ final class PageReader {
     /// Fresh clock readings for a page that is still current (taken
     /// `whileCurrent`, so they belong to it). nil if the host published in
     /// between (the page is then read again).
-    private func lookAgain(at reading: Reading) -> Look? {
+    private func lookAgain(at reading: PageReading) -> Look? {
         reading.whileCurrent {
             Look(bracket: CrossTimestamp.measure(attempts: 3), rawBracket: CrossTimestamp.measure(attempts: 3, clock: .monotonicRaw))
         }

@@ -19,8 +19,7 @@ struct FileIdentity: Equatable {
 
     init(path: String) throws(DeviceError) {
         do throws(Errno) {
-            // As a C string: a native string lends its own bytes (no copy, no FilePath).
-            self.init(try Stat(path))
+            self.init(try Stat(path: path))
         } catch {
             throw DeviceError(path: path, errno: error)
         }

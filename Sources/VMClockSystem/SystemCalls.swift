@@ -73,3 +73,18 @@ extension FileDescriptor.OpenOptions {
     /// O_NOCTTY: a terminal opened never becomes the process's controlling one.
     package static var noControllingTerminal: Self { .init(rawValue: O_NOCTTY) }
 }
+
+extension Stat {
+    /// `stat(2)` of `path`. A native string lends its own bytes here;
+    /// `Stat(_: UnsafePointer<CChar>)` given a String copies it into an
+    /// array first, an allocation at every call (the device's path is
+    /// checked once a second).
+    package init(path: String) throws(Errno) {
+        var info = CInterop.Stat()
+        guard path.withCString({ statCall($0, &info) }) == 0 else { throw .last }
+        self.init(rawValue: info)
+    }
+}
+
+/// The C function, out of `Stat`'s scope (where `stat` names the struct).
+private func statCall(_ path: UnsafePointer<CChar>, _ info: inout CInterop.Stat) -> Int32 { stat(path, &info) }
