@@ -27,6 +27,7 @@ let package = Package(
         .executable(name: "vmclockd", targets: ["vmclockd"]),
         .executable(name: "vmclock-sim", targets: ["vmclock-sim"]),
         .library(name: "vmclockd-allocation-count", type: .dynamic, targets: ["CAllocationCount"]),
+        .library(name: "vmclockd-fault-injection", type: .dynamic, targets: ["CFaultInjection"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -100,6 +101,16 @@ let package = Package(
         // and a private chronyd as child processes, stopped by pid. Never shipped.
         // Also the blocking chronyd client (ControlClient) tests and benchmarks ask chronyd with.
         .target(name: "PeerHarness", dependencies: ["ChronyClients", "ChronyProtocol"], path: "Sources/Harness/PeerHarness"),
+        // Fails open/pread/mmap of one path on command, preloaded into the daemon by
+        // IntegrationTests' TransientFaults (LD_PRELOAD, from the product beside the tests); no
+        // target depends on it, as it replaces libc's open(). Never shipped.
+        .target(
+            name: "CFaultInjection", path: "Sources/Harness/CFaultInjection", linkerSettings: [.linkedLibrary("dl")]),
+        // The exact (BigInt) reference model of the page's math, shared by VMClockPageTests and
+        // vmclock-fuzz-page; independent of VMClockPage by construction. Never shipped.
+        .target(
+            name: "PageReference", dependencies: [.product(name: "BigInt", package: "BigInt")],
+            path: "Sources/Harness/PageReference"),
         // Run with `swift package --scratch-path .build-release benchmark` (BENCHMARKS.md);
         // an executable, never a test. The plugin wants it under a folder named Benchmarks.
         .executableTarget(
@@ -128,7 +139,7 @@ let package = Package(
         .target(name: "FuzzSupport", dependencies: ["CLibFuzzerDriver"], path: "Sources/Fuzz/FuzzSupport"),
         .executableTarget(
             name: "vmclock-fuzz-page",
-            dependencies: ["FuzzSupport", "VMClockPage", .product(name: "BigInt", package: "BigInt")],
+            dependencies: ["FuzzSupport", "VMClockPage", "PageReference", .product(name: "BigInt", package: "BigInt")],
             path: "Sources/Fuzz/vmclock-fuzz-page"),
         .executableTarget(
             name: "vmclock-fuzz-control-reply",
@@ -145,7 +156,7 @@ let package = Package(
         .testTarget(
             name: "VMClockPageTests",
             dependencies: [
-                "VMClockPage",
+                "VMClockPage", "PageReference",
                 .product(name: "BigInt", package: "BigInt"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
@@ -154,14 +165,26 @@ let package = Package(
             dependencies: [
                 "DaemonCore", "DaemonLoop", "DaemonPublication", "VMClockSystem", "ErrorNumbers", "VMClockPage",
                 "VMClockAccess", "VMClockSimulation", "ChronyProtocol", "ChronyClients", "VMClockService",
+                "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
+        // What the test targets share (the rig, waiting, reading what the daemon publishes, the
+        // serialized LiveDevice suite, chronyd's reply bytes). Never shipped.
+        .target(name: "TestSupport", dependencies: ["PeerHarness", "ChronyProtocol"], path: "Tests/Support"),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "VMClockPage", "VMClockAccess", "VMClockSimulation", "VMClockSystem", "ErrorNumbers", "ChronyProtocol",
                 "ChronyClients", "vmclockd", "vmclock-sim", "PeerHarness",
+                "TestSupport",
+            ]),
+        // chronyd's two protocols (SOCK refclock, cmdmon), byte for byte and against a real chronyd.
+        .testTarget(
+            name: "ChronyClientsTests",
+            dependencies: [
+                "ChronyProtocol", "ChronyClients", "ErrorNumbers", "VMClockSystem", "DaemonCore", "vmclockd", "vmclock-sim",
+                "PeerHarness", "TestSupport",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
     ]

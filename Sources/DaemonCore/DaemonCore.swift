@@ -7,8 +7,9 @@ public struct DaemonCore: Sendable {
     public let nativeCounter: CounterID?
     public private(set) var state = DaemonState.starting
     public private(set) var calibration = PeriodCalibration()
+    private var identities: IdentityWatch
     /// The identity of the last valid page; a change is a disruption.
-    public private(set) var identity: PageIdentity?
+    public var identity: PageIdentity? { identities.identity }
     public private(set) var disruptions = 0
     /// Steps of the host's time beyond its own bounds (see HostStep).
     public private(set) var hostSteps = 0
@@ -19,28 +20,18 @@ public struct DaemonCore: Sendable {
     public private(set) var resetOwed: Int?
     /// The sample this look justifies, while tracking.
     public private(set) var sample: SampleBuilder.Built?
-    /// `identity` came from an earlier run of the daemon, not from a page.
-    private var identityFromBefore = false
-    /// No identity was left by an earlier run (the first start in this boot,
-    /// the state file removed or 'none'): a disruption while vmclockd was not
-    /// running cannot be ruled out until chronyd says whether it steers by
-    /// anything it could have learned before it.
-    private var startUnverified: Bool
-    /// When the first page was seen with the start unverified (monotonic).
-    private var verifyingSince: Int64?
-    /// Set after a disruption until chronyd's correction has been checked.
-    public private(set) var stepPending = false
-    private var lost = false
+    /// What chronyd's tracking report is asked for (a step after a reset,
+    /// a start with no identity from an earlier run).
+    private var questions: TrackingQuestions
     private var needsSettle: Bool
     private var goodSince: Int64?
     private var resumedAt: Int64?
-    private var lastPage: VMClockPage?
+    private var changes = PageChanges()
     /// The clock data last seen under the current identity, whatever its
     /// verdict: what a host step is measured against.
     private var lastClock: ClockData?
     /// The last page's verdict, reused while the page stays the same.
     private var lastAssessment: PageAssessment?
-    private var announced: PageFlags = []
     private var busySince: Int64?
     /// The last measured disagreement between the page's period and the
     /// counter rate against CLOCK_MONOTONIC_RAW, ppm (nil while calibrating).
@@ -55,16 +46,15 @@ public struct DaemonCore: Sendable {
     public init(configuration: DaemonConfiguration, nativeCounter: CounterID?, remembered: PageIdentity? = nil) {
         self.configuration = configuration
         self.nativeCounter = nativeCounter
-        identity = remembered
-        identityFromBefore = remembered != nil
-        startUnverified = remembered == nil
+        identities = IdentityWatch(remembered: remembered)
+        questions = TrackingQuestions(startUnverified: remembered == nil)
         // Nothing was calibrated yet: the first good page needs no settling.
         needsSettle = false
     }
 
     /// The identity chronyd's history is known to belong to: the current one
     /// once no reset is owed. What the daemon keeps across its restarts.
-    public var confirmedIdentity: PageIdentity? { resetOwed == nil && !lost ? identity : nil }
+    public var confirmedIdentity: PageIdentity? { resetOwed == nil && !identities.lost ? identity : nil }
 
     /// chronyd acknowledged reset `number` (see `resetOwed`). One asked for
     /// an earlier disruption or step does not cover a later one.
@@ -83,9 +73,9 @@ public struct DaemonCore: Sendable {
 
     /// The host announced maintenance (DISRUPTION_SOON or IMMINENT) and has
     /// not withdrawn it: a disruption is coming.
-    public var maintenanceAnnounced: Bool { !announced.isEmpty }
+    public var maintenanceAnnounced: Bool { !changes.announced.isEmpty }
     /// Which of DISRUPTION_SOON and DISRUPTION_IMMINENT the page raises.
-    public var maintenanceFlags: PageFlags { announced }
+    public var maintenanceFlags: PageFlags { changes.announced }
 
     /// chronyd may select VMCK only while fresh samples flow.
     public var wantsSelectable: Bool { state == .tracking }
@@ -129,8 +119,7 @@ public struct DaemonCore: Sendable {
         if next != .tracking { sample = nil }
         if observation != .busy { busySince = nil }
         effects += move(to: next, now: now)
-        effects += giveUpStepping(now: now)
-        effects += giveUpVerifying(now: now)
+        effects += questions.giveUp(now: now, sinceResume: secondsSinceResume(now), pageSeen: identity != nil)
         return effects
     }
 
@@ -142,35 +131,31 @@ public struct DaemonCore: Sendable {
         goodSince = nil
         lastAssessment = nil
         lastClock = nil
-        // At start, a device not there yet says nothing of the one before.
-        guard !lost, !identityFromBefore, let identity else { return [] }
-        lost = true
-        return disrupt(.deviceGone, old: identity, new: nil, whileAway: false)
+        guard let change = identities.lostPage() else { return [] }
+        return disrupt(change)
     }
 
-    private mutating func disrupt(
-        _ kind: DisruptionKind, old: PageIdentity, new: PageIdentity?, whileAway: Bool
-    ) -> [DaemonEffect] {
+    private mutating func disrupt(_ change: IdentityWatch.Change) -> [DaemonEffect] {
         disruptions += 1
-        askReset()
+        askReset(expectingStep: change.new?.counterID != 0xff)
         lastClock = nil
         calibration.reset()
         needsSettle = configuration.settleTime > 0
         goodSince = nil
-        stepPending = configuration.stepThreshold != nil && new?.counterID != 0xff
         return [
-            .log(.disruption(kind, oldMarker: old.disruptionMarker, newMarker: new?.disruptionMarker,
-                             generation: new?.vmGenerationCounter, whileAway: whileAway))
+            .log(.disruption(change.kind, oldMarker: change.old.disruptionMarker, newMarker: change.new?.disruptionMarker,
+                             generation: change.new?.vmGenerationCounter, whileAway: change.whileAway))
         ]
     }
 
     /// chronyd must drop what it holds of VMCK: one reset, numbered, owed
     /// until acknowledged.
-    private mutating func askReset() {
+    /// `expectingStep`: the clock may be far off after it (a page with
+    /// clock data, and stepping not switched off).
+    private mutating func askReset(expectingStep: Bool) {
         resetsAsked += 1
         resetOwed = resetsAsked
-        // This reset covers whatever happened while vmclockd was away too.
-        startUnverified = false
+        questions.resetAsked(expectingStep: expectingStep && configuration.stepThreshold != nil)
     }
 
     /// A step of the host's time beyond both pages' bounds, same identity
@@ -184,9 +169,8 @@ public struct DaemonCore: Sendable {
         defer { lastClock = clock }
         guard let old = lastClock, let step = HostStep.between(old, clock), let identity else { return [] }
         hostSteps += 1
-        askReset()
+        askReset(expectingStep: true)
         goodSince = nil
-        stepPending = configuration.stepThreshold != nil
         return [.log(.hostStep(step, marker: identity.disruptionMarker))]
     }
 
@@ -194,51 +178,9 @@ public struct DaemonCore: Sendable {
     private mutating func notice(_ page: VMClockPage) -> [DaemonEffect] {
         var effects: [DaemonEffect] = []
         let current = PageIdentity(page)
-        // Back after being lost with the same identity: handled when it went away.
-        if let identity, let kind = current.disruption(since: identity) {
-            effects += disrupt(kind, old: identity, new: current, whileAway: identityFromBefore)
-        }
-        identity = current
-        identityFromBefore = false
-        lost = false
-        effects += announceMaintenance(page.flags)
-        effects += fieldChanges(from: lastPage, to: page)
-        lastPage = page
+        if let change = identities.saw(current) { effects += disrupt(change) }
+        effects += changes.notice(page)
         return effects
-    }
-
-    private mutating func announceMaintenance(_ flags: PageFlags) -> [DaemonEffect] {
-        let maintenance = flags.intersection([.disruptionSoon, .disruptionImminent])
-        defer { announced = maintenance }
-        guard maintenance != announced else { return [] }
-        var effects: [DaemonEffect] = []
-        for flag in [PageFlags.disruptionSoon, .disruptionImminent] where maintenance.contains(flag) && !announced.contains(flag) {
-            effects.append(.log(.maintenanceAnnounced(flag)))
-        }
-        return effects
-    }
-
-    private func fieldChanges(from old: VMClockPage?, to new: VMClockPage) -> [DaemonEffect] {
-        guard let old else { return [] }
-        var effects: [DaemonEffect] = []
-        if old.flags != new.flags {
-            effects.append(.log(.pageFieldChanged(
-                field: "flags", old: old.flags.names.joined(separator: ","), new: new.flags.names.joined(separator: ","))))
-        }
-        if old.clockStatus != new.clockStatus {
-            effects.append(.log(.pageFieldChanged(
-                field: "clock_status", old: Self.statusName(old.clockStatus), new: Self.statusName(new.clockStatus))))
-        }
-        if old.leapIndicator != new.leapIndicator {
-            effects.append(.log(.pageFieldChanged(
-                field: "leap_indicator", old: "\(old.leapIndicator.map(String.init) ?? "absent")",
-                new: "\(new.leapIndicator.map(String.init) ?? "absent")")))
-        }
-        return effects
-    }
-
-    private static func statusName(_ raw: UInt8?) -> String {
-        raw.map { ClockStatus(rawValue: $0)?.name ?? "\($0)" } ?? "absent"
     }
 
     // MARK: - judging a page
@@ -336,14 +278,17 @@ public struct DaemonCore: Sendable {
         }
     }
 
-    // MARK: - stepping after a disruption
+    // MARK: - chronyd's tracking report
 
     /// Whether the runner should ask chronyd for its tracking report.
-    public var wantsTracking: Bool { (stepPending && state == .tracking) || isVerifyingStart }
+    public var wantsTracking: Bool { questions.wantsReport(tracking: state == .tracking, pageSeen: identity != nil) }
 
     /// A page was seen, no earlier run left its identity, and no reset has
     /// been asked since: chronyd's tracking report decides.
-    public var isVerifyingStart: Bool { startUnverified && identity != nil }
+    public var isVerifyingStart: Bool { questions.isVerifyingStart(pageSeen: identity != nil) }
+
+    /// Set after a reset until chronyd's correction has been checked.
+    public var stepPending: Bool { questions.stepPending }
 
     /// chronyd's tracking report, taken at `now` (monotonic) when its
     /// reference was last updated `referenceAge` seconds earlier;
@@ -351,48 +296,29 @@ public struct DaemonCore: Sendable {
     public mutating func tracking(
         correctionSeconds: Double, referenceAgeSeconds: Double, synchronised: Bool, now: Int64
     ) -> [DaemonEffect] {
-        if isVerifyingStart, let identity { return verifyStart(identity, chronydSynchronised: synchronised) }
-        guard stepPending, state == .tracking, let resumedAt, let threshold = configuration.stepThreshold else { return [] }
-        let sinceResume = Double(now - resumedAt) * 1e-9
-        // Only a correction chronyd computed from measurements taken after we
-        // resumed reflects the new host.
-        guard referenceAgeSeconds < sinceResume else { return [] }
-        stepPending = false
-        guard abs(correctionSeconds) > threshold else { return [] }
-        return [.makeStep(correctionSeconds: correctionSeconds)]
+        let decision = questions.answer(
+            correctionSeconds: correctionSeconds, referenceAgeSeconds: referenceAgeSeconds, synchronised: synchronised,
+            sinceResume: secondsSinceResume(now), pageSeen: identity != nil, stepThreshold: configuration.stepThreshold)
+        switch decision {
+        case .none: return []
+        case .step(let correction): return [.makeStep(correctionSeconds: correction)]
+        case .startVerified: return [.log(.startVerified)]
+        // Without an identity from an earlier run, a migration while
+        // vmclockd was stopped leaves nothing to compare: a synchronised
+        // chronyd may steer by what it learned before one, and is reset
+        // once, as after any disruption. One that is not steers by nothing
+        // (a reset keeps the frequency either way): the usual case at boot.
+        case .resetUnverifiedStart:
+            guard let identity else { return [] }
+            return disrupt(.init(kind: .unverifiedStart, old: identity, new: identity, whileAway: true))
+        }
     }
 
-    static let stepPatienceSeconds = 120.0
+    static let stepPatienceSeconds = TrackingQuestions.patienceSeconds
 
-    /// Without an identity from an earlier run, a migration while vmclockd
-    /// was stopped leaves nothing to compare. A chronyd that is synchronised
-    /// may steer by what it learned before such a migration: it is reset
-    /// once, as after any disruption. One that is not steers by nothing (a
-    /// reset keeps the frequency either way), so nothing is reset: the usual
-    /// case at boot, where chronyd has just started.
-    private mutating func verifyStart(_ identity: PageIdentity, chronydSynchronised: Bool) -> [DaemonEffect] {
-        startUnverified = false
-        guard chronydSynchronised else { return [.log(.startVerified)] }
-        return disrupt(.unverifiedStart, old: identity, new: identity, whileAway: true)
-    }
-
-    /// A chronyd that cannot be asked is not asked for ever.
-    private mutating func giveUpVerifying(now: Int64) -> [DaemonEffect] {
-        guard isVerifyingStart else { return [] }
-        let since = verifyingSince ?? now
-        verifyingSince = since
-        guard Double(now - since) * 1e-9 > Self.stepPatienceSeconds else { return [] }
-        startUnverified = false
-        return [.log(.startUnverifiable)]
-    }
-
-    /// Stop asking chronyd once it has had long enough: an unreachable or
-    /// never-updating chronyd must not be asked forever.
-    private mutating func giveUpStepping(now: Int64) -> [DaemonEffect] {
-        guard stepPending, state == .tracking, let resumedAt,
-            Double(now - resumedAt) * 1e-9 > Self.stepPatienceSeconds
-        else { return [] }
-        stepPending = false
-        return [.log(.stepSkipped(reason: "chronyd gave no correction computed after the resume within \(Int(Self.stepPatienceSeconds)) s (unreachable, or the VMCK refclock not selectable?)"))]
+    /// Seconds since samples resumed; nil while not tracking.
+    private func secondsSinceResume(_ now: Int64) -> Double? {
+        guard state == .tracking, let resumedAt else { return nil }
+        return Double(now - resumedAt) * 1e-9
     }
 }

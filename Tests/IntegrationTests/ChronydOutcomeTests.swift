@@ -1,6 +1,7 @@
 import ChronyClients
 import ChronyProtocol
 import Foundation
+import TestSupport
 import PeerHarness
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import PeerHarness
 import Testing
 
@@ -33,7 +34,8 @@ extension LiveDevice {
             #expect(state.device == rig.simulator.pagePath)
             #expect(state.started <= state.since, "tracking began after the start")
             let trackingLine = try #require(daemon.lines(containing: "→ tracking").first)
-            #expect(abs(Double(state.since - logStamp(trackingLine))) < 0.5e9, "since \(state.since) vs the log's \(trackingLine)")
+            let trackingAt = try #require(logStamp(trackingLine))
+            #expect(abs(Double(Int64(state.since) - trackingAt)) < 0.5e9, "since \(state.since) vs the log's \(trackingLine)")
             let sample = try #require(state.lastSample)
             #expect(abs(sample.offset - Self.offset) <= sample.bound, "offset \(sample.offset) ns ± \(sample.bound) vs \(Self.offset)")
             #expect(sample.bound > 0 && sample.bound <= state.promise)
@@ -284,148 +286,4 @@ extension LiveDevice {
             #expect(owed.stdout.contains("has not acknowledged the reset for disruption 1"), "\(owed.stdout)")
         }
     }
-}
-
-// MARK: - reading what the daemon publishes, independently
-
-/// `vmclockd status --json`'s "daemon" object, read with Foundation.
-struct PublishedView {
-    var running: Bool
-    var problem: String?
-    var state: PublishedState?
-
-    init(_ object: [String: Any]) {
-        running = object["running"] as? Bool ?? false
-        problem = object["problem"] as? String
-        state = (object["state"] as? [String: Any]).map(PublishedState.init)
-    }
-}
-
-struct PublishedState {
-    struct Sample { var at: Int, offset: Int, bound: Int }
-    struct Samples { var sent: Int, withheld: Int, withheldByReason: [String: Int] }
-    struct Disruption { var at: Int, kind: String, marker: UInt64?, whileAway: Bool }
-    struct Reset { var disruption: Int, requested: Int, acknowledged: Bool, acknowledgedAt: Int? }
-    struct VMCK { var state: String, selected: Bool, offset: Int, measuredOffset: Int, error: Int }
-    struct Chronyd { var unreachable: String?, vmck: VMCK? }
-
-    var pid, started, since, published, promise: Int
-    var state, device: String
-    var reason, reasonText: String?
-    var disruptionMarker: UInt64?
-    var lastSample: Sample?
-    var samples: Samples
-    var disruptionsTotal: Int
-    var disruptionsByKind: [String: Int]
-    var lastDisruption: Disruption?
-    var lastRestore: Int?
-    var reset: Reset?
-    var resetFailures: Int
-    var hostSteps: Int
-    var chronyd: Chronyd?
-    var looks: Int
-    var notificationsInUse: Bool?
-
-    init(_ o: [String: Any]) {
-        // Schema 2 writes markers and ns timestamps as decimal strings.
-        func unix(_ value: Any?) -> Int? { ((value as? [String: Any])?["unix_ns"] as? String).flatMap { Int($0) } }
-        func marker(_ value: Any?) -> UInt64? { (value as? String).flatMap { UInt64($0) } }
-        func int(_ value: Any?) -> Int { (value as? NSNumber)?.intValue ?? -1 }
-        func object(_ value: Any?) -> [String: Any]? { value as? [String: Any] }
-        pid = int(o["pid"])
-        started = unix(o["started"]) ?? -1
-        since = unix(o["since"]) ?? -1
-        published = unix(o["published"]) ?? -1
-        promise = int(o["promise_ns"])
-        state = o["state"] as? String ?? "?"
-        device = o["device"] as? String ?? "?"
-        reason = o["reason"] as? String
-        reasonText = o["reason_text"] as? String
-        disruptionMarker = marker(o["disruption_marker"])
-        lastSample = object(o["last_sample"]).map { Sample(at: unix($0["at"]) ?? -1, offset: int($0["offset_ns"]), bound: int($0["bound_ns"])) }
-        let s = object(o["samples"]) ?? [:]
-        samples = Samples(sent: int(s["sent"]), withheld: int(s["withheld"]),
-                          withheldByReason: (s["withheld_by_reason"] as? [String: NSNumber] ?? [:]).mapValues(\.intValue))
-        let d = object(o["disruptions"]) ?? [:]
-        disruptionsTotal = int(d["total"])
-        disruptionsByKind = (d["by_kind"] as? [String: NSNumber] ?? [:]).mapValues(\.intValue)
-        lastDisruption = object(d["last"]).map {
-            Disruption(at: unix($0["at"]) ?? -1, kind: $0["kind"] as? String ?? "?",
-                       marker: marker($0["marker"]), whileAway: $0["while_away"] as? Bool ?? false)
-        }
-        lastRestore = unix(d["last_restore"])
-        reset = object(o["reset"]).map {
-            Reset(disruption: int($0["disruption"]), requested: unix($0["requested"]) ?? -1,
-                  acknowledged: $0["acknowledged"] as? Bool ?? false, acknowledgedAt: unix($0["acknowledged_at"]))
-        }
-        chronyd = object(o["chronyd"]).map { c in
-            Chronyd(unreachable: c["unreachable"] as? String, vmck: object(c["vmck"]).map {
-                VMCK(state: $0["state"] as? String ?? "?", selected: $0["selected"] as? Bool ?? false,
-                     offset: int($0["offset_ns"]), measuredOffset: int($0["measured_offset_ns"]), error: int($0["error_ns"]))
-            })
-        }
-        resetFailures = int(o["reset_failures"])
-        hostSteps = int(o["host_steps"])
-        looks = int(o["looks"])
-        notificationsInUse = o["notifications_in_use"] as? Bool
-    }
-}
-
-/// `vmclockd status --json` for the rig's page and daemon, its "daemon" part.
-func status(_ rig: Rig) throws -> PublishedView? {
-    let shown = try runVMClockd(["status", "--json", "--device", rig.simulator.pagePath, "--status-file", rig.daemon.statusFilePath])
-    guard let document = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any],
-          document["schema"] as? Int == 2, let daemon = document["daemon"] as? [String: Any] else { return nil }
-    return PublishedView(daemon)
-}
-
-/// The first published view that satisfies `condition`, within 20 s.
-func published(_ rig: Rig, _ condition: (PublishedView) -> Bool) throws -> PublishedView? {
-    var found: PublishedView?
-    _ = try eventually(within: 20, every: 0.1) {
-        guard let view = try status(rig), view.running, condition(view) else { return false }
-        found = view
-        return true
-    }
-    return found
-}
-
-/// The metrics file agrees with the status file written with it (the same
-/// look count), read until both come from one publication.
-func metricsAgree(_ rig: Rig, _ state: String, sent: Int?) throws -> Bool {
-    for _ in 0..<20 {
-        let metrics = try parseMetrics(String(contentsOfFile: rig.daemon.metricsFilePath, encoding: .utf8))
-        guard let view = try status(rig), let published = view.state else { continue }
-        guard metrics["vmclockd_looks_total"] == Double(published.looks) else { continue }
-        return metrics["vmclockd_state{state=\"\(state)\"}"] == 1
-            && metrics["vmclockd_samples_total{outcome=\"sent\"}"] == Double(published.samples.sent)
-            && metrics["vmclockd_samples_total{outcome=\"withheld\"}"] == Double(published.samples.withheld)
-            && metrics["vmclockd_disruptions_total{kind=\"migration\"}"] == Double(published.disruptionsByKind["migration"] ?? 0)
-    }
-    return false
-}
-
-/// Prometheus's promtool, put there by `.ci/deps` (.ci/promtool).
-let promtoolPath = ProcessInfo.processInfo.environment["VMCLOCKD_PROMTOOL"] ?? "/var/cache/vmclockd-tests/promtool/promtool"
-
-/// Sample lines of a text exposition: "name{labels}" → value.
-func parseMetrics(_ text: String) throws -> [String: Double] {
-    var values: [String: Double] = [:]
-    for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-        let parts = line.split(separator: " ")
-        try #require(parts.count == 2, "not a sample line: \(line)")
-        values[String(parts[0])] = Double(parts[1])
-    }
-    return values
-}
-
-/// The µs timestamp that starts each of the daemon's plain-text log lines
-/// ("2026-12-02T07:05:22.694847Z"), in ns since the epoch.
-func logStamp(_ line: String) -> Int {
-    let numbers = line.prefix { !$0.isWhitespace }.split(whereSeparator: { "-T:.Z".contains($0) }).compactMap { Int($0) }
-    guard numbers.count == 7 else { return 0 }
-    var civil = tm()
-    (civil.tm_year, civil.tm_mon, civil.tm_mday) = (Int32(numbers[0] - 1900), Int32(numbers[1] - 1), Int32(numbers[2]))
-    (civil.tm_hour, civil.tm_min, civil.tm_sec) = (Int32(numbers[3]), Int32(numbers[4]), Int32(numbers[5]))
-    return Int(timegm(&civil)) * 1_000_000_000 + numbers[6] * 1000
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import PeerHarness
 import Testing
 
@@ -16,7 +17,7 @@ extension LiveDevice {
             var history: [(sent: Double, unsent: Double)] = []
             // Publications come once a second: read each one until both kinds
             // of sample were counted and the counts moved several times.
-            let seen = try eventually(within: 30, every: 0.2) {
+            let seen = eventually(within: 30, every: 0.2) {
                 guard let text = try? String(contentsOfFile: rig.daemon.metricsFilePath, encoding: .utf8),
                       let metrics = try? parseMetrics(text),
                       let sent = metrics["vmclockd_samples_total{outcome=\"sent\"}"],

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import PeerHarness
 import Testing
 
@@ -57,59 +58,4 @@ extension LiveDevice {
             #expect(process.terminationStatus == 0)
         }
     }
-}
-
-/// A NOTIFY_SOCKET of the test's own, recording every datagram with its arrival time.
-final class NotifyListener {
-    struct Message {
-        var message: String
-        var received: Date
-    }
-
-    let path: String
-    private let descriptor: Int32
-    private var received: [Message] = []
-
-    init(path: String) throws {
-        self.path = path
-        descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
-    }
-
-    deinit { close(descriptor) }
-
-    struct Timeout: Error {}
-
-    /// Receives (each datagram may hold several newline-separated
-    /// assignments) until `done` holds for everything received since the
-    /// last call, or `seconds` pass.
-    func collect(within seconds: Double, until done: ([Message]) -> Bool) throws -> [Message] {
-        let deadline = Date().addingTimeInterval(seconds)
-        var batch: [Message] = []
-        while !done(batch) {
-            let remaining = deadline.timeIntervalSinceNow
-            guard remaining > 0 else { throw Timeout() }
-            var pfd = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            guard poll(&pfd, 1, Int32(remaining * 1000) + 1) > 0 else { continue }
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            let count = recv(descriptor, &buffer, buffer.count, 0)
-            guard count > 0 else { continue }
-            let now = Date()
-            for line in String(decoding: buffer[..<count], as: UTF8.self).split(separator: "\n") {
-                batch.append(Message(message: String(line), received: now))
-            }
-        }
-        received += batch
-        return batch
-    }
-}
-
-extension [NotifyListener.Message] {
-    func contains(where predicate: (String) -> Bool) -> Bool { contains { predicate($0.message) } }
 }

@@ -2,6 +2,7 @@ import ChronyClients
 import ChronyProtocol
 import ErrorNumbers
 import SystemPackage
+import TestSupport
 import Testing
 import DaemonCore
 import VMClockSystem
@@ -26,7 +27,7 @@ import VMClockSystem
         var failure: ControlFailure?
 
         func answer(_ command: ControlCommand) -> ControlOutcome {
-            typealias M = SourceDataMessageTests
+            typealias M = ChronyReplyBytes
             if let failure { return .failed(command, failure) }
             switch command {
             case .sourceCount:
@@ -152,14 +153,14 @@ import VMClockSystem
     @Test func aShortReplyIsAFailureNotATrap() {
         var director = Self.settled()
         #expect(director.next(Self.asking, now: 0) == .sourceCount)
-        let short = ControlReply(bytes: SourceDataMessageTests.reply(command: 14, type: 2, data: [0, 0]))!
+        let short = ControlReply(bytes: ChronyReplyBytes.reply(command: 14, type: 2, data: [0, 0]))!
         #expect(director.completed(.replied(.sourceCount, short), now: 0)
             == .vmckSourceFailed(.malformedReply(.sourceCount), askedAt: 0))
 
         #expect(director.next(Self.asking, now: Self.second) == .sourceCount)
         _ = director.completed(Self.three.answer(.sourceCount), now: Self.second)
         #expect(director.next(Self.asking, now: Self.second) == .sourceData(index: 0))
-        let truncated = ControlReply(bytes: SourceDataMessageTests.reply(command: 15, type: 3, data: [0, 0, 0]))!
+        let truncated = ControlReply(bytes: ChronyReplyBytes.reply(command: 15, type: 3, data: [0, 0, 0]))!
         #expect(director.completed(.replied(.sourceData(index: 0), truncated), now: Self.second)
             == .vmckSourceFailed(.malformedReply(.sourceData(index: 0)), askedAt: Self.second))
         // The failed search starts over.

@@ -1,6 +1,4 @@
-import Dispatch
 import PeerHarness
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -76,148 +74,6 @@ import Glibc
 // not acknowledged 'reset sources'…`, `chronyd 'X' failed…`) stamped within a
 // chronyd outage (from the SIGKILL to 10 s after it was started again).
 
-/// The relay for the soak: a `RefclockRecorder` drained on a thread of its
-/// own, forwarding every datagram to chronyd, handing compact records to the
-/// caller (`take()`), so an hour of samples costs a few MB.
-final class SoakRelay: Sendable {
-    struct Record: Sendable {
-        /// Kernel queue time (SO_TIMESTAMPNS), else when taken off the socket.
-        var queued: Int64
-        var kernelStamped: Bool
-        var tv: Int64
-        var offsetNanoseconds: Double
-        var wellFormed: Bool
-        var forwarded: Bool
-    }
-
-    private let recorder: RefclockRecorder
-    private let pending = Mutex<[Record]>([])
-    private let stopping = Atomic<Bool>(false)
-    private let stopped = Atomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
-
-    init(listeningAt path: String, forwardingTo forwardPath: String) throws {
-        recorder = try RefclockRecorder(path: path, forwardingTo: forwardPath)
-        DispatchQueue(label: "soak-relay").async { [self] in
-            while !stopping.load(ordering: .acquiring) {
-                let new = recorder.receive(waitingUpTo: 20).map { d -> Record in
-                    let s = d.sample
-                    return Record(
-                        queued: d.queuedNanoseconds ?? d.receivedNanoseconds, kernelStamped: d.queuedNanoseconds != nil,
-                        tv: s?.tvNanoseconds ?? 0, offsetNanoseconds: (s?.offset ?? .nan) * 1e9,
-                        wellFormed: s.map { $0.isWellFormed && $0.pulse == 0 && $0.pad == 0 } ?? false, forwarded: d.wasForwarded)
-                }
-                if !new.isEmpty { pending.withLock { $0 += new } }
-            }
-            finished.signal()
-        }
-    }
-
-    deinit { stop() }
-
-    var path: String { recorder.path }
-
-    /// Everything received since the last call, in arrival order.
-    func take() -> [Record] {
-        pending.withLock { records in
-            defer { records = [] }
-            return records
-        }
-    }
-
-    func stop() {
-        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        stopping.store(true, ordering: .releasing)
-        _ = finished.wait(timeout: .now() + 2)
-        recorder.close()
-    }
-}
-
-/// A seeded generator (SplitMix64): the same seed, the same choices.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// Open descriptors of a process (entries of /proc/PID/fd).
-func openDescriptorCount(_ pid: pid_t) -> Int {
-    guard let dir = opendir("/proc/\(pid)/fd") else { return -1 }
-    defer { closedir(dir) }
-    var count = 0
-    while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        if Int(name) != nil { count += 1 }
-    }
-    return count
-}
-
-/// One parsed line of the daemon's log.
-struct DaemonLine {
-    var stamp: Int64
-    var level: String
-    var message: String
-    var text: String
-
-    init?(_ line: String) {
-        guard let stamp = logStamp(line) else { return nil }
-        let rest = line.dropFirst(28)
-        guard let space = rest.firstIndex(of: " ") else { return nil }
-        self.stamp = stamp
-        level = String(rest[..<space])
-        message = String(rest[rest.index(after: space)...].drop { $0 == " " })
-        text = line
-    }
-
-    /// "state A → B…": B ("tracking", "holding/status", …).
-    var stateReached: String? {
-        guard message.hasPrefix("state "), let rest = Self.after(message[...], "→ ") else { return nil }
-        return String(rest.prefix { $0 != ":" && $0 != " " && $0 != ";" })
-    }
-
-    /// "disruption…: …; marker OLD → NEW…": NEW.
-    var disruptionMarker: String? {
-        guard message.hasPrefix("disruption"), let marker = Self.after(message[...], "marker "),
-            let new = Self.after(marker, "→ ")
-        else { return nil }
-        return String(new.prefix { $0.isNumber })
-    }
-
-    /// What follows the first `needle` in `text`.
-    static func after(_ text: Substring, _ needle: String) -> Substring? {
-        let n = Array(needle.unicodeScalars)
-        let scalars = text.unicodeScalars
-        var i = scalars.startIndex
-        while i != scalars.endIndex {
-            var j = i, k = 0
-            while k < n.count, j != scalars.endIndex, scalars[j] == n[k] {
-                j = scalars.index(after: j)
-                k += 1
-            }
-            if k == n.count { return Substring(scalars[j...]) }
-            i = scalars.index(after: i)
-        }
-        return nil
-    }
-
-    /// "chronyd acknowledged 'reset sources' for disruption N" / "disruptions A–B".
-    var acknowledged: ClosedRange<Int>? {
-        let prefix = "chronyd acknowledged 'reset sources' for disruption"
-        guard message.hasPrefix(prefix) else { return nil }
-        let rest = message.dropFirst(prefix.count).drop { $0 == "s" || $0 == " " }
-        let numbers = rest.prefix { $0.isNumber || $0 == "–" || $0 == "-" }.split { $0 == "–" || $0 == "-" }.compactMap { Int($0) }
-        guard let first = numbers.first else { return nil }
-        let last = numbers.count > 1 ? numbers[1] : first
-        return first <= last ? first...last : nil
-    }
-}
-
 extension Bench {
     func soak(seconds: Double, seed: UInt64) throws {
         let dir = "\(work)/soak"
@@ -233,31 +89,16 @@ extension Bench {
 }
 
 final class SoakRun {
-    enum Kind: String, CaseIterable {
-        case disrupt, restore, status, freerunning, bound, stall, shortStall = "short-stall", remove, quickRemove = "quick-remove"
-        case chronydRestart = "chronyd-restart", disruptWhileDown = "chronyd-restart+disrupt", sighup
-    }
-
-    struct Injected {
-        var kind: Kind
-        var marker: String
-        var published: Int64
-        var offsetBefore: Int64
-        var offsetAfter: Int64
-        /// The daemon's disruption line, once seen.
-        var line: Int64?
-        var lines = 0
-        var windowSamples = 0
-        var windowLatest: Int64 = 0
-    }
-
-    struct Outage { var killed: Int64; var restarted: Int64? }
+    typealias Kind = SoakEvent
+    typealias Injected = SoakChecks.Injected
+    typealias Outage = SoakChecks.Outage
 
     let bench: Bench
     let dir: String
     let seconds: Double
     let seed: UInt64
-    var rng: SplitMix64
+    var schedule: SoakSchedule
+    let checks: SoakChecks
     let sim: SimulatorProcess
     let chronyd: ChronyProcess
     let relay: SoakRelay
@@ -266,42 +107,26 @@ final class SoakRun {
     let tail: LogTail
     let events: Int32
     let started = monotonicNanoseconds()
-
-    /// Every parsed log line so far.
-    var lines: [DaemonLine] = []
-    var transitions: [(stamp: Int64, to: String)] = []
-    var disruptionLines: [Int64] = []
-    var acks: [(stamp: Int64, range: ClosedRange<Int>)] = []
-    var injected: [Injected] = []
-    var outages: [Outage] = []
-    var removals: [(removed: Int64, recreated: Int64?)] = []
-    var deviceGone = 0
+    /// The page's offset now.
     var offset: Int64
     var chronydUp = true
 
-    // Samples: all kept (40 bytes each); checked in order up to a horizon.
-    var samples: [SoakRelay.Record] = []
-    var checked = 0
-    var transitionIndex = 0
-    var epochIndex = 0
-    var unstamped = 0
-    var notForwarded = 0
-
-    var violations: [String: [String]] = [:]
     var counts: [Kind: Int] = [:]
     var deselect: [Double] = [], holdsUnselectedAtStart = 0, holdsChecked = 0
     var toAck: [Double] = [], toResume: [Double] = []
-
-    static let tolerance = 50_000.0  // ns: a sample's offset against its page's
 
     init(bench: Bench, dir: String, chronyDir: String, seconds: Double, seed: UInt64) throws {
         self.bench = bench
         self.dir = dir
         self.seconds = seconds
         self.seed = seed
-        rng = SplitMix64(seed: seed)
+        schedule = SoakSchedule(seed: seed)
         offset = bench.offsetNanoseconds
         events = open("\(dir)/events.txt", O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
+        checks = SoakChecks(initialOffset: bench.offsetNanoseconds) { [events, bench] check, detail, count in
+            Self.note(events, "VIOLATION \(check): \(detail)")
+            if count <= 5 { bench.progress("VIOLATION \(check): \(detail)") }
+        }
         sim = try SimulatorProcess(
             page: "\(dir)/vmclock0", settings: ["offset_ns=\(offset)", "time_maxerror_ns=10000"], binary: bench.simulator,
             stderr: .file("\(dir)/vmclock-sim.stderr"))
@@ -326,17 +151,15 @@ final class SoakRun {
 
     // MARK: bookkeeping
 
-    func note(_ text: String) {
+    func note(_ text: String) { Self.note(events, text) }
+
+    /// A stamped line in events.txt.
+    static func note(_ events: Int32, _ text: String) {
         let line = "\(realtimeNanoseconds()) \(text)\n"
         _ = line.withCString { write(events, $0, strlen($0)) }
     }
 
-    func violation(_ check: String, _ detail: String) {
-        violations[check, default: []].append(detail)
-        if rehearsing { return }
-        note("VIOLATION \(check): \(detail)")
-        if violations[check]!.count <= 5 { bench.progress("VIOLATION \(check): \(detail)") }
-    }
+    func violation(_ check: String, _ detail: String) { checks.violation(check, detail) }
 
     var elapsed: Double { Double(monotonicNanoseconds() - started) * 1e-9 }
 
@@ -348,35 +171,9 @@ final class SoakRun {
             throw BenchError("vmclockd exited (\(daemon.exitDescription)) during the soak")
         }
         for text in tail.newLines() {
-            guard let line = DaemonLine(text) else { continue }
-            lines.append(line)
-            if let to = line.stateReached { transitions.append((line.stamp, to)) }
-            if let marker = line.disruptionMarker {
-                disruptionLines.append(line.stamp)
-                if marker.isEmpty {
-                    // "device gone or page invalid; marker N → ?": the daemon counts a vanished page as a
-                    // disruption. Caused by us only within a removal: from `remove` to 3 s after `recreate`.
-                    // No window (a2): the daemon notices a removal by stat(), once a second, and the old
-                    // page it still has mapped stays valid until then.
-                    if removals.contains(where: { line.stamp >= $0.removed && line.stamp <= ($0.recreated.map { $0 + 3_000_000_000 } ?? .max) }) {
-                        injected.append(Injected(kind: .remove, marker: "?", published: line.stamp, offsetBefore: offset, offsetAfter: offset,
-                                                 line: line.stamp, lines: 1))
-                        deviceGone += 1
-                    } else {
-                        violation("c", "a 'device gone' disruption with no removal of the page: \(text)")
-                    }
-                } else if let i = injected.lastIndex(where: { $0.marker == marker }) {
-                    injected[i].lines += 1
-                    if injected[i].lines == 1 { injected[i].line = line.stamp } else {
-                        violation("c", "a second disruption line for marker \(marker): \(text)")
-                    }
-                } else {
-                    violation("c", "a disruption line with no injected disruption: \(text)")
-                }
-            }
-            if let range = line.acknowledged { acks.append((line.stamp, range)) }
+            if let line = LogLine(text) { checks.take(line, offset: offset) }
         }
-        samples += relay.take()
+        checks.samples += relay.take()
     }
 
     /// Pumps for `seconds`.
@@ -389,13 +186,13 @@ final class SoakRun {
     }
 
     /// The first line at index ≥ `from` that matches, waiting up to `seconds`.
-    func waitLine(from: Int, within seconds: Double, _ match: (DaemonLine) -> Bool) throws -> DaemonLine? {
+    func waitLine(from: Int, within seconds: Double, _ match: (LogLine) -> Bool) throws -> LogLine? {
         let deadline = monotonicNanoseconds() + Int64(seconds * 1e9)
         var index = from
         while true {
             try pump()
-            while index < lines.count {
-                if match(lines[index]) { return lines[index] }
+            while index < checks.lines.count {
+                if match(checks.lines[index]) { return checks.lines[index] }
                 index += 1
             }
             if monotonicNanoseconds() > deadline { return nil }
@@ -403,7 +200,7 @@ final class SoakRun {
         }
     }
 
-    var state: String { transitions.last?.to ?? "starting" }
+    var state: String { checks.transitions.last?.to ?? "starting" }
 
     /// Waits until the daemon's last state is tracking; a liveness violation after `seconds`.
     @discardableResult
@@ -428,45 +225,36 @@ final class SoakRun {
 
     func send(_ command: String) throws -> [String: String] {
         note("sim: \(command)")
-        if command == "remove" { removals.append((realtimeNanoseconds(), nil)) }
-        if command == "recreate" { removals[removals.count - 1].recreated = realtimeNanoseconds() }
+        if command == "remove" { checks.removals.append((realtimeNanoseconds(), nil)) }
+        if command == "recreate" { checks.removals[checks.removals.count - 1].recreated = realtimeNanoseconds() }
         return try sim.send(command, within: 10)
-    }
-
-    /// A step of 0 (a quarter of them) or ±1 ms…1 s, log-uniform, kept within ±3 s of the start.
-    func randomStep() -> Int64 {
-        if Double.random(in: 0..<1, using: &rng) < 0.25 { return 0 }
-        let magnitude = Int64((1e6 * Double.random(in: 0..<1, using: &rng).exponential(base: 1000)).rounded())
-        var step = Bool.random(using: &rng) ? magnitude : -magnitude
-        if abs(offset + step - bench.offsetNanoseconds) > 3_000_000_000 { step = -step }
-        return step
     }
 
     /// `disrupt`/`restore`: waits for the daemon's disruption line; with
     /// chronyd up also for the acknowledgement and the resumption.
     func disruption(_ kind: Kind, restore: Bool) throws {
-        let step = randomStep()
-        let mark = lines.count
+        let step = schedule.step(at: offset, start: bench.offsetNanoseconds)
+        let mark = checks.lines.count
         let before = offset
         let ack = try send(restore ? "restore step_ns=\(step)" : "disrupt step_ns=\(step)")
         guard let marker = ack["marker"], let published = ack["published_ns"].flatMap(Int64.init),
             let after = ack["offset_ns"].flatMap(Int64.init)
         else { throw BenchError("vmclock-sim answered \(ack)") }
         offset = after
-        injected.append(Injected(kind: kind, marker: marker, published: published, offsetBefore: before, offsetAfter: after))
-        let number = disruptionLines.count + 1
+        checks.injected.append(Injected(kind: kind, marker: marker, published: published, offsetBefore: before, offsetAfter: after))
+        let number = checks.disruptionLines.count + 1
         guard try waitLine(from: mark, within: 10, { $0.disruptionMarker == marker }) != nil else {
             violation("c", "no disruption line within 10 s for marker \(marker) (\(kind.rawValue), step \(step))")
             return
         }
         guard chronydUp else { return }
         try awaitAck(number, published: published)
-        if try waitTracking("disruption \(number)") { toResume.append(Double((transitions.last?.stamp ?? 0) - published) * 1e-9) }
+        if try waitTracking("disruption \(number)") { toResume.append(Double((checks.transitions.last?.stamp ?? 0) - published) * 1e-9) }
     }
 
     func awaitAck(_ number: Int, published: Int64) throws {
         let deadline = monotonicNanoseconds() + 20_000_000_000
-        while !acks.contains(where: { $0.range.contains(number) }) {
+        while !checks.acks.contains(where: { $0.range.contains(number) }) {
             if monotonicNanoseconds() > deadline {
                 violation("c", "disruption \(number) not acknowledged within 20 s of chronyd being up")
                 return
@@ -474,7 +262,7 @@ final class SoakRun {
             try pump()
             usleep(5_000)
         }
-        if let a = acks.first(where: { $0.range.contains(number) }) { toAck.append(Double(a.stamp - published) * 1e-9) }
+        if let a = checks.acks.first(where: { $0.range.contains(number) }) { toAck.append(Double(a.stamp - published) * 1e-9) }
     }
 
     /// A deliberate hold: `inject`, the daemon's "→ holding/…" line, chronyd
@@ -489,7 +277,7 @@ final class SoakRun {
             wasSelected = selected()
         }
         if !wasSelected { holdsUnselectedAtStart += 1 }
-        let mark = lines.count
+        let mark = checks.lines.count
         _ = try send(inject)
         guard let held = try waitLine(from: mark, within: within, { $0.stateReached?.hasPrefix("holding/") == true }) else {
             violation("liveness", "no hold within \(within) s of '\(inject)'")
@@ -510,26 +298,26 @@ final class SoakRun {
         if let released { deselect.append(released) } else {
             violation("d", "chronyd still selecting VMCK 10 s into the hold of '\(inject)' (\(held.message.prefix(60)))")
         }
-        try idle(Double.random(in: 0..<1.5, using: &rng))
+        try idle(schedule.pause(0..<1.5))
         _ = try send(release)
         try waitTracking("'\(release)'")
     }
 
     func chronydRestart(withDisruption: Bool) throws {
         note("chronyd: SIGKILL pid \(chronyd.pid ?? -1)")
-        outages.append(Outage(killed: realtimeNanoseconds(), restarted: nil))
+        checks.outages.append(Outage(killed: realtimeNanoseconds(), restarted: nil))
         chronyd.crash()
         chronydUp = false
-        try idle(Double.random(in: 0..<1.5, using: &rng))
+        try idle(schedule.pause(0..<1.5))
         var pending: (number: Int, published: Int64)?
         if withDisruption {
-            let number = disruptionLines.count + 1
-            try disruption(.disruptWhileDown, restore: Bool.random(using: &rng))
-            pending = (number, injected.last!.published)
-            try idle(Double.random(in: 0..<2, using: &rng))
+            let number = checks.disruptionLines.count + 1
+            try disruption(.disruptWhileDown, restore: schedule.coin())
+            pending = (number, checks.injected.last!.published)
+            try idle(schedule.pause(0..<2))
         }
         try chronyd.start()
-        outages[outages.count - 1].restarted = realtimeNanoseconds()
+        checks.outages[checks.outages.count - 1].restarted = realtimeNanoseconds()
         chronydUp = true
         note("chronyd: started, pid \(chronyd.pid ?? -1)")
         if let pending {
@@ -545,26 +333,26 @@ final class SoakRun {
         case .disrupt: try disruption(kind, restore: false)
         case .restore: try disruption(kind, restore: true)
         case .status:
-            let status = ["unknown", "initializing", "unreliable"].randomElement(using: &rng)!
+            let status = schedule.unusableStatus()
             try hold(kind, inject: "set clock_status=\(status)", release: "set clock_status=synchronized")
         case .freerunning:
             _ = try send("set clock_status=freerunning")
-            try idle(Double.random(in: 0.2..<1.5, using: &rng))
+            try idle(schedule.pause(0.2..<1.5))
             _ = try send("set clock_status=synchronized")
             try waitTracking("freerunning")
         case .bound:
-            let bound = Int64(Double.random(in: 1.5..<50, using: &rng) * 1e6)  // above the 1 ms promise
+            let bound = schedule.boundAbovePromise()
             try hold(kind, inject: "set time_maxerror_ns=\(bound)", release: "set time_maxerror_ns=10000")
         case .stall: try hold(kind, inject: "stall", release: "unstall")
         case .shortStall:
             _ = try send("stall")
-            try idle(Double.random(in: 0.01..<0.09, using: &rng))
+            try idle(schedule.pause(0.01..<0.09))
             _ = try send("unstall")
             try waitTracking("a short stall")
         case .remove: try hold(kind, inject: "remove", release: "recreate")
         case .quickRemove:
             _ = try send("remove")
-            try idle(Double.random(in: 0.01..<0.5, using: &rng))
+            try idle(schedule.pause(0.01..<0.5))
             _ = try send("recreate")
             try waitTracking("a quick remove/recreate")
             try idle(1.5)  // the daemon's stat() once a second may find the new file only now
@@ -572,7 +360,7 @@ final class SoakRun {
         case .chronydRestart: try chronydRestart(withDisruption: false)
         case .disruptWhileDown: try chronydRestart(withDisruption: true)
         case .sighup:
-            let mark = lines.count
+            let mark = checks.lines.count
             note("SIGHUP to vmclockd pid \(daemon.pid)")
             kill(daemon.pid, SIGHUP)
             if try waitLine(from: mark, within: 10, { $0.message.hasPrefix("SIGHUP: reopening") }) == nil {
@@ -582,70 +370,7 @@ final class SoakRun {
         }
     }
 
-    static let weights: [(Kind, Double)] = [
-        (.disrupt, 22), (.restore, 10), (.status, 10), (.freerunning, 4), (.bound, 9), (.stall, 8), (.shortStall, 4),
-        (.remove, 6), (.quickRemove, 4), (.sighup, 8), (.chronydRestart, 3), (.disruptWhileDown, 3),
-    ]
-
-    func randomKind() -> Kind {
-        let total = Self.weights.reduce(0) { $0 + $1.1 }
-        var x = Double.random(in: 0..<total, using: &rng)
-        for (kind, weight) in Self.weights {
-            if x < weight { return kind }
-            x -= weight
-        }
-        return .disrupt
-    }
-
     var restarts: Int { (counts[.chronydRestart] ?? 0) + (counts[.disruptWhileDown] ?? 0) }
-
-    // MARK: the checks on samples (a, b)
-
-    /// Checks every sample queued before `horizon`, in order.
-    func checkSamples(upTo horizon: Int64) {
-        let sortedTransitions = transitions  // logged in stamp order by one thread
-        while checked < samples.count, samples[checked].queued < horizon {
-            let r = samples[checked]
-            checked += 1
-            if !r.forwarded { notForwarded += 1 }
-            guard r.wellFormed else {
-                violation("a", "malformed datagram queued at \(r.queued)")
-                continue
-            }
-            guard r.kernelStamped else {
-                unstamped += 1
-                continue
-            }
-            let q = r.queued
-            // (b)
-            while transitionIndex < sortedTransitions.count, sortedTransitions[transitionIndex].stamp <= q - 1000 { transitionIndex += 1 }
-            let current = transitionIndex > 0 ? sortedTransitions[transitionIndex - 1].to : "starting"
-            if current != "tracking" {
-                let justResumed = sortedTransitions[transitionIndex...].prefix { $0.stamp <= q }.contains { $0.to == "tracking" }
-                if !justResumed { violation("b", "sample (tv \(r.tv)) queued at \(q) while the daemon was in \(current)") }
-            }
-            // (a1): the epoch is the last disruption whose line is certainly before the send.
-            while epochIndex < injected.count, let line = injected[epochIndex].line, line + 1000 <= q { epochIndex += 1 }
-            let expected = epochIndex > 0 ? injected[epochIndex - 1].offsetAfter : bench.offsetNanoseconds
-            if epochIndex > 0, let line = injected[epochIndex - 1].line, r.tv < line {
-                violation("a1", "sample read at \(r.tv), before the daemon's disruption line (\(line)), queued at \(q) after it")
-            }
-            if abs(r.offsetNanoseconds - Double(expected)) > Self.tolerance {
-                violation("a1", "sample queued at \(q) carries offset \(fixed(r.offsetNanoseconds, 0)) ns, its page's is \(expected) ns")
-            }
-            // (a2): the window between the publication and the daemon's line.
-            if epochIndex < injected.count, injected[epochIndex].published <= q {
-                injected[epochIndex].windowSamples += 1
-                injected[epochIndex].windowLatest = max(injected[epochIndex].windowLatest, q - injected[epochIndex].published)
-                if injected[epochIndex].windowSamples > 1 {
-                    violation("a2", "a second sample queued at \(q) after disruption \(epochIndex + 1) was published (\(injected[epochIndex].published)) and before the daemon logged it")
-                }
-                if r.tv >= injected[epochIndex].published {
-                    violation("a2", "sample queued at \(q) in disruption \(epochIndex + 1)'s window was read at \(r.tv), after the publication")
-                }
-            }
-        }
-    }
 
     // MARK: the run
 
@@ -674,10 +399,10 @@ final class SoakRun {
         // Warm-up: every kind twice, so every path has run (and allocated) before the baseline.
         for kind in Kind.allCases + Kind.allCases {
             try perform(kind)
-            try idle(Double.random(in: 0.2..<1, using: &rng))
+            try idle(schedule.pause(0.2..<1))
         }
         try quiet()
-        checkSamples(upTo: realtimeNanoseconds() - 2_000_000_000)
+        checks.checkSamples(upTo: realtimeNanoseconds() - 2_000_000_000)
         let baseline = try resources()
         let warmedUp = elapsed
         bench.progress("soak: warm-up done after \(fixed(warmedUp, 0)) s: VmRSS \(baseline.snapshot.vmRSS) KiB, RssAnon \(baseline.snapshot.rssAnon) KiB, \(baseline.fds) fds, \(baseline.snapshot.threads) threads")
@@ -685,99 +410,54 @@ final class SoakRun {
         var nextCheck = monotonicNanoseconds() + 10_000_000_000
         let quota = 30.0  // s of elapsed time per chronyd restart
         while monotonicNanoseconds() < end - 15_000_000_000 {
-            let kind: Kind = Double(restarts) < elapsed / quota ? (Bool.random(using: &rng) ? .chronydRestart : .disruptWhileDown) : randomKind()
+            let kind = schedule.nextEvent(restarts: restarts, elapsed: elapsed, quota: quota)
             try perform(kind)
-            try idle(Double.random(in: 0.2..<2, using: &rng))
+            try idle(schedule.pause(0.2..<2))
             if monotonicNanoseconds() > nextCheck {
-                checkSamples(upTo: realtimeNanoseconds() - 5_000_000_000)
+                checks.checkSamples(upTo: realtimeNanoseconds() - 5_000_000_000)
                 nextCheck += 10_000_000_000
             }
             if monotonicNanoseconds() > nextReport {
                 let r = try resources()
-                bench.progress("soak: \(fixed(elapsed, 0)) s, \(counts.values.reduce(0, +)) events, \(restarts) chronyd restarts, \(injected.count) disruptions, \(samples.count) samples, violations \(violations.values.reduce(0) { $0 + $1.count }); VmRSS \(r.snapshot.vmRSS) KiB, \(r.fds) fds, \(r.snapshot.threads) threads")
+                bench.progress("soak: \(fixed(elapsed, 0)) s, \(counts.values.reduce(0, +)) events, \(restarts) chronyd restarts, \(checks.injected.count) disruptions, \(checks.samples.count) samples, violations \(checks.total); VmRSS \(r.snapshot.vmRSS) KiB, \(r.fds) fds, \(r.snapshot.threads) threads")
                 nextReport += 60_000_000_000
             }
         }
         try quiet()
         let final = try resources()
         try idle(1)
-        checkSamples(upTo: .max)
+        checks.checkSamples(upTo: .max)
         finish(baseline: baseline, final: final, warmedUp: warmedUp)
     }
 
     func finish(baseline: (snapshot: ProcSnapshot, fds: Int), final: (snapshot: ProcSnapshot, fds: Int), warmedUp: Double) {
-        // (c): every injected disruption once, every number acknowledged exactly once, after its line.
-        for (i, d) in injected.enumerated() where d.lines == 0 {
-            violation("c", "disruption \(i + 1) (\(d.kind.rawValue), marker \(d.marker)) never logged")
-        }
-        if disruptionLines.count != injected.count {
-            violation("c", "\(disruptionLines.count) disruption lines for \(injected.count) injected disruptions")
-        }
-        var covered = [Int](repeating: 0, count: disruptionLines.count + 1)
-        for ack in acks {
-            for n in ack.range {
-                guard n >= 1, n <= disruptionLines.count else {
-                    violation("c", "acknowledgement for disruption \(n), which the daemon never logged")
-                    continue
-                }
-                covered[n] += 1
-                if ack.stamp < disruptionLines[n - 1] { violation("c", "disruption \(n) acknowledged before it was logged") }
-            }
-        }
-        for n in 1..<covered.count where covered[n] != 1 {
-            violation("c", "disruption \(n) acknowledged \(covered[n]) times")
-        }
-        // Errors: only failed chronyd requests during an outage.
-        var explained = 0, refusedSteps = 0
-        var warnings: [String: Int] = [:]
-        for line in lines {
-            if line.level == "warning" { warnings[String(line.message.prefix(40)), default: 0] += 1 }
-            guard line.level == "error" || line.level == "critical" else { continue }
-            let request = line.message.hasPrefix("chronyd has not acknowledged 'reset sources'") || line.message.hasPrefix("chronyd '")
-            let inOutage = outages.contains { o in
-                line.stamp >= o.killed && line.stamp <= (o.restarted.map { $0 + 10_000_000_000 } ?? .max)
-            }
-            // chronyd -x (the harness never lets it touch the clock) refuses `makestep`, which the daemon
-            // asks for after a disruption when chronyd still has more than --step-threshold (0.5 s) to
-            // correct: with -x it never corrects, so whenever the page is more than 0.5 s from the system clock.
-            let truth = injected.last { ($0.line ?? .max) <= line.stamp }?.offsetAfter ?? bench.offsetNanoseconds
-            let refusedStep = line.message.hasPrefix("chronyd 'makestep' failed: chronyd refused 'makestep'") && abs(truth) > 500_000_000
-            if request && inOutage { explained += 1 } else if refusedStep {
-                explained += 1
-                refusedSteps += 1
-            } else { violation("errors", line.text) }
-        }
-        // Resources.
-        let rssGrowth = final.snapshot.vmRSS - baseline.snapshot.vmRSS
-        if rssGrowth > 16 { violation("resources", "VmRSS grew \(rssGrowth) KiB (\(baseline.snapshot.vmRSS) → \(final.snapshot.vmRSS))") }
-        if final.fds != baseline.fds { violation("resources", "open fds \(baseline.fds) → \(final.fds)") }
-        if final.snapshot.threads != baseline.snapshot.threads {
-            violation("resources", "threads \(baseline.snapshot.threads) → \(final.snapshot.threads)")
-        }
-        let rehearsal = rehearse()
+        checks.checkResets()
+        let (explained, refusedSteps, warnings) = checks.checkErrors()
+        let rssGrowth = checks.checkResources(baseline: baseline, final: final)
+        let rehearsal = checks.rehearse()
         let stopped = bench.stopDaemon(daemon)
         if daemon.exit != .status(0) { violation("daemon", "SIGTERM → \(daemon.exitDescription)") }
 
-        let total = violations.values.reduce(0) { $0 + $1.count }
-        let windows = injected.filter { $0.windowSamples > 0 }
+        let total = checks.total
+        let windows = checks.injected.filter { $0.windowSamples > 0 }
         let (ack, resume, release) = (Summary(toAck), Summary(toResume), Summary(deselect))
-        let stepped = injected.filter { $0.offsetAfter != $0.offsetBefore }.count
+        let stepped = checks.injected.filter { $0.offsetAfter != $0.offsetBefore }.count
         bench.say("## 5. Soak (\(fixed(elapsed, 0)) s, seed \(seed); vmclockd at its defaults, chronyd 4.3 -x behind a recording relay)")
         bench.say()
         bench.say("events (warm-up: every kind twice, \(fixed(warmedUp, 0)) s): " + Kind.allCases.map { "\($0.rawValue) \(counts[$0] ?? 0)" }.joined(separator: ", "))
-        bench.say("total \(counts.values.reduce(0, +)) events; chronyd SIGKILLed and restarted \(restarts)×; \(injected.count) disruptions (\(stepped) with a step ≥ 1 ms, \(injected.count - stepped) with none; \(deviceGone) of them the daemon's own on a removed page, 'device gone')")
-        bench.say("samples through the relay: \(samples.count) (\(notForwarded) not forwarded: chronyd down; \(unstamped) without a kernel timestamp, unchecked)")
-        bench.say("(a) window samples (queued after the publication, before the daemon's disruption line; read before it): \(windows.reduce(0) { $0 + $1.windowSamples }) over \(windows.count) of \(injected.count) disruptions, latest \(fixed(Double(windows.map(\.windowLatest).max() ?? 0) * 1e-6, 3)) ms after published_ns")
-        bench.say("(c) disruption lines \(disruptionLines.count), acknowledgement lines \(acks.count) (naming \(acks.reduce(0) { $0 + $1.range.count }) disruptions); published_ns → acknowledged, s: median \(fixed(ack.p50, 3))  p99 \(fixed(ack.p99, 3))  max \(fixed(ack.maximum, 3)); → tracking again: median \(fixed(resume.p50, 3))  max \(fixed(resume.maximum, 3))")
+        bench.say("total \(counts.values.reduce(0, +)) events; chronyd SIGKILLed and restarted \(restarts)×; \(checks.injected.count) disruptions (\(stepped) with a step ≥ 1 ms, \(checks.injected.count - stepped) with none; \(checks.deviceGone) of them the daemon's own on a removed page, 'device gone')")
+        bench.say("samples through the relay: \(checks.samples.count) (\(checks.notForwarded) not forwarded: chronyd down; \(checks.unstamped) without a kernel timestamp, unchecked)")
+        bench.say("(a) window samples (queued after the publication, before the daemon's disruption line; read before it): \(windows.reduce(0) { $0 + $1.windowSamples }) over \(windows.count) of \(checks.injected.count) disruptions, latest \(fixed(Double(windows.map(\.windowLatest).max() ?? 0) * 1e-6, 3)) ms after published_ns")
+        bench.say("(c) disruption lines \(checks.disruptionLines.count), acknowledgement lines \(checks.acks.count) (naming \(checks.acks.reduce(0) { $0 + $1.range.count }) disruptions); published_ns → acknowledged, s: median \(fixed(ack.p50, 3))  p99 \(fixed(ack.p99, 3))  max \(fixed(ack.maximum, 3)); → tracking again: median \(fixed(resume.p50, 3))  max \(fixed(resume.maximum, 3))")
         bench.say("(d) deliberate holds with chronyd up: \(holdsChecked) (\(holdsUnselectedAtStart) began with VMCK not selected: chronyd not yet back after a reset or restart); hold line → chronyd no longer selecting VMCK (chronyc every 100 ms), s: median \(fixed(release.p50, 3))  p99 \(fixed(release.p99, 3))  max \(fixed(release.maximum, 3))")
         bench.say("resources after warm-up → at the end: VmRSS \(baseline.snapshot.vmRSS) → \(final.snapshot.vmRSS) KiB (\(rssGrowth >= 0 ? "+" : "")\(rssGrowth)), RssAnon \(baseline.snapshot.rssAnon) → \(final.snapshot.rssAnon) KiB, VmHWM \(final.snapshot.vmHWM) KiB, fds \(baseline.fds) → \(final.fds), threads \(baseline.snapshot.threads) → \(final.snapshot.threads)")
-        bench.say("log: \(lines.count) lines; error lines \(lines.filter { $0.level == "error" || $0.level == "critical" }.count), all explained (by chronyd outages, or chronyd -x refusing makestep: \(refusedSteps)): \(explained == lines.filter { $0.level == "error" || $0.level == "critical" }.count ? "yes" : "no"); warnings by kind: " + warnings.sorted { $0.value > $1.value }.map { "\($0.value)× \($0.key)…" }.joined(separator: "; "))
+        bench.say("log: \(checks.lines.count) lines; error lines \(checks.lines.filter { $0.level == "error" || $0.level == "critical" }.count), all explained (by chronyd outages, or chronyd -x refusing makestep: \(refusedSteps)): \(explained == checks.lines.filter { $0.level == "error" || $0.level == "critical" }.count ? "yes" : "no"); warnings by kind: " + warnings.sorted { $0.value > $1.value }.map { "\($0.value)× \($0.key)…" }.joined(separator: "; "))
         bench.say("the checks' own test (one forged sample added to the recording, checked again): " + rehearsal.joined(separator: "; "))
         bench.say("stop: \(stopped)")
-        bench.say("violations: \(total)" + (total == 0 ? "" : " — " + violations.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.count) (first: \($0.value[0]))" }.joined(separator: "; ")))
+        bench.say("violations: \(total)" + (total == 0 ? "" : " — " + checks.violations.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.count) (first: \($0.value[0]))" }.joined(separator: "; ")))
         bench.say()
         var csv = "index,kind,marker,published_ns,offset_before_ns,offset_after_ns,line_ns,window_samples\n"
-        for (i, d) in injected.enumerated() {
+        for (i, d) in checks.injected.enumerated() {
             csv += "\(i + 1),\(d.kind.rawValue),\(d.marker),\(d.published),\(d.offsetBefore),\(d.offsetAfter),\(d.line.map(String.init) ?? ""),\(d.windowSamples)\n"
         }
         try? writeFile("\(dir)/disruptions.csv", csv)
@@ -785,71 +465,5 @@ final class SoakRun {
     }
 
     var failures = 0
-    var rehearsing = false
 
-    // MARK: the checks' own test
-
-    /// The checks must be able to fail: the recorded samples are checked again with one forged
-    /// sample added, as a daemon with the bug would have sent it. (1) The last sample sent before a
-    /// disruption with a step was published, replayed 5 ms after the daemon's disruption line: an
-    /// old-page sample after the disruption, during the hold — (a1) and (b). (2) A sample with the
-    /// right offset, read and sent 5 ms into a deliberate hold (a "→ holding/" line after
-    /// tracking) — (b). Each must be caught; otherwise the soak fails ("self-check").
-    func rehearse() -> [String] {
-        let saved = (samples, checked, transitionIndex, epochIndex, injected, violations, unstamped, notForwarded)
-        rehearsing = true
-        var results: [String] = []
-        var missed: [String] = []
-        func trial(_ name: String, forged: SoakRelay.Record, expect: [String]) {
-            var mutated = saved.0
-            let at = mutated.firstIndex { $0.queued > forged.queued } ?? mutated.count
-            mutated.insert(forged, at: at)
-            samples = mutated
-            (checked, transitionIndex, epochIndex) = (0, 0, 0)
-            injected = saved.4.map { d in
-                var d = d
-                (d.windowSamples, d.windowLatest) = (0, 0)
-                return d
-            }
-            violations = [:]
-            checkSamples(upTo: .max)
-            let caught = violations.keys.sorted()
-            results.append("\(name): caught by \(caught.isEmpty ? "nothing" : caught.joined(separator: ", "))")
-            if !expect.allSatisfy({ violations[$0] != nil }) { missed.append(name) }
-        }
-        // A disruption with a step, and the last sample sent before it was published (after the one before it).
-        let candidates = saved.4.indices.compactMap { k -> (Int, SoakRelay.Record)? in
-            let d = saved.4[k]
-            guard d.offsetAfter != d.offsetBefore, d.marker != "?", d.line != nil else { return nil }
-            let since = k > 0 ? (saved.4[k - 1].line ?? .max) : 0
-            return saved.0.last(where: { $0.queued < d.published && $0.queued > since && $0.wellFormed && $0.kernelStamped }).map { (k, $0) }
-        }
-        if let (k, old) = candidates.dropFirst(candidates.count / 2).first {
-            var forged = old
-            forged.queued = saved.4[k].line! + 5_000_000
-            trial("old-page sample replayed 5 ms after disruption \(k + 1)'s line", forged: forged, expect: ["a1", "b"])
-        } else {
-            missed.append("no disruption with a step to forge a sample for")
-        }
-        let holds = transitions.indices.dropFirst().filter { transitions[$0].to.hasPrefix("holding/") && transitions[$0 - 1].to == "tracking" }
-        if let h = holds.dropFirst(holds.count / 2).first,
-            let before = saved.0.last(where: { $0.queued < transitions[h].stamp && $0.wellFormed && $0.kernelStamped })
-        {
-            var forged = before
-            forged.queued = transitions[h].stamp + 5_000_000
-            forged.tv = transitions[h].stamp + 4_000_000
-            trial("sample sent 5 ms into a hold (\(transitions[h].to))", forged: forged, expect: ["b"])
-        } else {
-            missed.append("no hold to forge a sample for")
-        }
-        (samples, checked, transitionIndex, epochIndex, injected, violations, unstamped, notForwarded) = saved
-        rehearsing = false
-        for name in missed { violation("self-check", "not caught: \(name)") }
-        return results
-    }
-}
-
-extension Double {
-    /// base^self − 1 scaled to [0, 1) → [1, base): log-uniform.
-    fileprivate func exponential(base: Double) -> Double { pow(base, self) }
 }

@@ -1,11 +1,12 @@
 import BigInt
 import FuzzSupport
+import PageReference
 import VMClockPage
 
 /// Fuzz target: bytes → the page decoder, the daemon's verdict on the page
 /// (`PageAssessment`), and where that gives clock data, the time and
 /// error-bound math at counter readings taken from the input, each checked
-/// against the exact reference (`PageReference.swift`).
+/// against the exact reference (`PageReference.swift`, over the shared PageReference target).
 ///
 /// Input: a 40-byte header, then the page bytes (everything readable).
 ///   [0]      options: bits 0–1 native counter (0 x86 TSC, 1 arm64, 2 none,
@@ -162,7 +163,7 @@ enum PageFuzz {
             return
         }
         guard let bound else { fuzzFailure("no \(name) bound at \(counter) with both valid flags") }
-        checkRoundedUp(bound, c.boundNumerator(time: time, rate: rate, counter: counter), c.denominator, "\(name) bound at \(counter) (\(c))")
+        checkRoundedUp(bound, c.exact.boundNumerator(time: time, rate: rate, counter: counter), c.denominator, "\(name) bound at \(counter) (\(c))")
     }
 
     /// `value` is ceil(numerator / denominator), or UInt64.max where that does not fit.
@@ -232,23 +233,14 @@ enum PageFuzz {
     /// bound must cover it, and past counter_value (where the worst is the
     /// bound's own sum) exceed it by the roundings only (under 4 ns).
     static func checkReadBound(_ comparison: SystemComparison, _ c: ReferenceClock, before: UInt64, after: UInt64, utcUnits: BigInt) {
-        let reported = (utcUnits - BigInt(c.adjustment) << 64) << c.shift * Exact.billion
-        let (bound, timeError, rate): (UInt64, BigInt, BigInt)
+        let (bound, timeError, rate): (UInt64, UInt64, BigInt)
         if let total = comparison.offsetMaxErrorNanoseconds, let timeMax = c.timeMax, let rateMax = c.flooredRateMax {
-            (bound, timeError, rate) = (total, BigInt(timeMax), rateMax)
+            (bound, timeError, rate) = (total, timeMax, rateMax)
         } else {
             (bound, timeError, rate) = (comparison.readUncertaintyNanoseconds, 0, 0)  // the read alone
         }
-        var worst = BigInt(0)
-        for x in [BigInt(before), BigInt(after) + 1] {
-            let page = c.timeNumerator(atCounter: 0) + x * BigInt(c.period)
-            for e in [-1, 1] as [BigInt] {
-                for d in [-1, 1] as [BigInt] {
-                    let truth = (page + d * (x - BigInt(c.counterValue)) * rate) * Exact.billion + e * timeError * c.denominator
-                    worst = Swift.max(worst, BigInt((reported - truth).magnitude))
-                }
-            }
-        }
+        let worst = c.exact.worstReadError(
+            before: before, after: after, reportedUnits: utcUnits - BigInt(c.adjustment) << 64, timeError: timeError, rate: rate)
         guard bound < .max else { return }  // saturated: "unbounded", whatever the worst
         if BigInt(bound) * c.denominator < worst { fuzzFailure("read bound \(bound) ns below the worst case \(worst / c.denominator) ns") }
         let midpoint = before + (after - before) / 2

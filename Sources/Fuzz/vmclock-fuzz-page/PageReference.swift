@@ -1,5 +1,6 @@
 import BigInt
 import FuzzSupport
+import PageReference
 
 /// An exact, independent model of the page: its own little-endian reads at
 /// offsets written down from the ABI table (linux/vmclock-abi.h), NOT taken
@@ -93,37 +94,18 @@ func referenceAssessment(_ p: ReferencePage, native: UInt64?, policy: Int) -> (R
     return (status == 2 || status == 3 ? .usable : .unusable, clock)
 }
 
-enum Exact {
-    static let two64 = BigInt(1) << 64
-    static let billion = BigInt(1_000_000_000)
-
-    /// floor(a / b), b > 0, whatever a's sign (BigInt's `/` truncates toward zero).
-    static func floorDiv(_ a: BigInt, _ b: BigInt) -> BigInt {
-        let (q, r) = a.quotientAndRemainder(dividingBy: b)
-        // Checked, not trusted: a = q·b + r with |r| < b and r of a's sign.
-        guard q * b + r == a, r.magnitude < b.magnitude, r == 0 || (r < 0) == (a < 0) else {
-            fuzzFailure("BigInt division is wrong for \(a) / \(b)")
-        }
-        return r < 0 ? q - 1 : q
-    }
-
-    static func ceilDiv(_ a: BigInt, _ b: BigInt) -> BigInt { -floorDiv(-a, b) }
-}
-
 extension ReferenceClock {
-    /// The time at `counter` as the exact rational N / 2^(64+shift), in the page's timescale.
-    func timeNumerator(atCounter counter: UInt64) -> BigInt {
-        ((BigInt(timeSec) << 64 + BigInt(timeFrac)) << shift) + (BigInt(counter) - BigInt(counterValue)) * BigInt(period)
+    /// The shared exact model (PageReference) of this clock's terms.
+    var exact: ExactClock {
+        ExactClock(shift: shift, counterValue: counterValue, period: period, timeSec: timeSec, timeFrac: timeFrac)
     }
 
-    var denominator: BigInt { BigInt(1) << (64 + shift) }
+    var denominator: BigInt { exact.denominator }
+
+    func timeNumerator(atCounter counter: UInt64) -> BigInt { exact.timeNumerator(atCounter: counter) }
 
     /// The exact time floored to 2^-64 s, in the page's timescale, as 2^-64 s units; nil outside 0…2^62 s.
-    func pageUnits(atCounter counter: UInt64) -> BigInt? {
-        let units = Exact.floorDiv(timeNumerator(atCounter: counter), BigInt(1) << shift)
-        guard units >= 0, units >> 64 <= BigInt(1) << 62 else { return nil }
-        return units
-    }
+    func pageUnits(atCounter counter: UInt64) -> BigInt? { exact.pageUnits(atCounter: counter) }
 
     /// UTC in 2^-64 s units; nil outside the page range or before the epoch.
     func utcUnits(atCounter counter: UInt64) -> BigInt? {
@@ -132,13 +114,6 @@ extension ReferenceClock {
         return utc >= 0 ? utc : nil
     }
 
-    /// The exact bound's numerator over `denominator`: time error + |ticks| · rate · 10^9.
-    func boundNumerator(time: UInt64, rate: BigInt, counter: UInt64) -> BigInt {
-        BigInt(time) * denominator + BigInt((BigInt(counter) - BigInt(counterValue)).magnitude) * rate * Exact.billion
-    }
-
     /// The max-error rate the documentation promises: never below 1 ppm of the period, rounded up.
-    var flooredRateMax: BigInt? {
-        rateMax.map { Swift.max(BigInt($0), Exact.ceilDiv(BigInt(period), BigInt(1_000_000))) }
-    }
+    var flooredRateMax: BigInt? { rateMax.map { exact.flooredRate($0) } }
 }

@@ -21,11 +21,12 @@ public final class DaemonProcess {
     private var lines: [String] = []
 
     /// `vmclockd run --device DEVICE --refclock-socket REFCLOCK --control-socket CONTROL OPTIONS…`,
-    /// its log in `logPath` (appended to).
+    /// its log in `logPath` (appended to); `prefix` goes before it (`env` with a preload).
     public convenience init(
-        device: String, refclockSocket: String, controlSocket: String, options: [String] = [], logPath: String
+        device: String, refclockSocket: String, controlSocket: String, options: [String] = [], logPath: String,
+        prefix: [String] = []
     ) throws {
-        var arguments =
+        var arguments = prefix +
             [Products.vmclockd.path, "run", "--device", device, "--refclock-socket", refclockSocket,
              "--control-socket", controlSocket] + options
         if !options.contains("--state-file") { arguments += ["--state-file", Self.beside(logPath, "page-identity")] }

@@ -26,37 +26,6 @@ public func realtimeNanoseconds() -> Int64 {
     return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
 }
 
-/// A log line's leading stamp, "2026-11-25T09:10:51.123456Z" (UTC, µs;
-/// vmclockd's PlainTextLogHandler, CLOCK_REALTIME when it logged), as ns since
-/// the epoch.
-public func logStamp(_ line: String) -> Int64? {
-    let text = Array(line.utf8.prefix(27))
-    guard text.count == 27, text[4] == UInt8(ascii: "-"), text[10] == UInt8(ascii: "T"), text[19] == UInt8(ascii: "."),
-        text[26] == UInt8(ascii: "Z")
-    else { return nil }
-    func number(_ range: Range<Int>) -> Int64? {
-        var value: Int64 = 0
-        for byte in text[range] {
-            guard byte >= 48, byte <= 57 else { return nil }
-            value = value * 10 + Int64(byte - 48)
-        }
-        return value
-    }
-    guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
-        let minute = number(14..<16), let second = number(17..<19), let micro = number(20..<26)
-    else { return nil }
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = month <= 2 ? year - 1 : year
-    let era = (y >= 0 ? y : y - 399) / 400
-    let yoe = y - era * 400
-    let mp = (month + 9) % 12
-    let doy = (153 * mp + 2) / 5 + day - 1
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-    let days = era * 146_097 + doe - 719_468
-    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second
-    return seconds * 1_000_000_000 + micro * 1000
-}
-
 // MARK: - files
 
 public func readFile(_ path: String) -> String? {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import PeerHarness
 import Testing
 
@@ -74,14 +75,7 @@ final class DatagramInbox {
 
     init(path: String) throws {
         self.path = path
-        descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0 else { throw HarnessError("bind \(path): \(String(cString: strerror(errno)))") }
+        descriptor = try boundDatagramSocket(path)
     }
 
     /// Takes every datagram queued now, without waiting; how many there were.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import PeerHarness
 import SystemPackage
 import Testing
@@ -397,16 +398,6 @@ extension LiveDevice {
 
 // MARK: Helpers
 
-/// A sample of this moment: tv from CLOCK_REALTIME truncated to µs (all a
-/// struct timeval holds), `offset` = true time − system time.
-private func sampleNow(offset: Double) -> SockSample {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    return SockSample(
-        systemSeconds: Int64(now.tv_sec), systemMicroseconds: Int64(now.tv_nsec) / 1000,
-        offsetSeconds: offset, leap: .normal)
-}
-
 /// Sends a fresh sample every 250 ms (~4 Hz) until `done()` holds after a
 /// send or `seconds` pass. `failures`: any send result other than `.sent`.
 private func feed(
@@ -481,37 +472,4 @@ private func sendRawDatagram(_ bytes: [UInt8], to path: String) -> Int32 {
         }
     }
     return sent == bytes.count ? 0 : errno
-}
-
-/// One chronyc command run under `strace -f -xx -s 1024 -e trace=sendto,recvfrom`:
-/// the exact datagrams chronyc sent to chronyd and received back.
-struct ChronycTrace {
-    static let stracePath = "/usr/bin/strace"
-    static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: stracePath) }
-
-    var requests: [[UInt8]] = []
-    var replies: [[UInt8]] = []
-    var stdout: String
-    var log: String
-
-    init(_ chronyd: ChronyProcess, _ arguments: [String], in dir: TemporaryDirectory) throws {
-        let traceFile = dir.path("chronyc.strace")
-        let result = try runProgram(
-            [Self.stracePath, "-f", "-xx", "-s", "1024", "-e", "trace=sendto,recvfrom", "-o", traceFile, ChronyProcess.chronycPath]
-                + ["-h", chronyd.commandPath, "-n", "-c"] + arguments,
-            timeout: 10)
-        stdout = result.stdout
-        log = (try? String(contentsOfFile: traceFile, encoding: .utf8)) ?? result.stderr
-        for line in log.split(separator: "\n") {
-            // e.g. `1234 sendto(3, "\x06\x01…", 28, 0, NULL, 0) = 28`
-            let isSend = line.contains("sendto(")
-            guard isSend || line.contains("recvfrom("), let open = line.firstIndex(of: "\"") else { continue }
-            let rest = line[line.index(after: open)...]
-            guard let close = rest.firstIndex(of: "\"") else { continue }
-            let bytes = rest[..<close].split(separator: "\\x", omittingEmptySubsequences: true).compactMap { UInt8($0, radix: 16) }
-            guard bytes.count >= 2, bytes[0] == 6 else { continue }
-            if isSend && bytes[1] == 1 { requests.append(bytes) }
-            if !isSend && bytes[1] == 2 { replies.append(bytes) }
-        }
-    }
 }

@@ -17,8 +17,9 @@
 #include <sys/types.h>
 #include <unistd.h>
 #include "fault_injection.h"
-// Built by the tests themselves (cc -shared), never linked into a Swift target:
-// it replaces open() and friends in whatever process loads it.
+// Built by SwiftPM as the dynamic library product vmclockd-fault-injection
+// (libvmclockd-fault-injection.so beside the test binary), never linked into
+// a Swift target: it replaces open() and friends in whatever process loads it.
 
 static struct vmclockd_fault_control fallback;
 static volatile struct vmclockd_fault_control *control = &fallback;
