@@ -71,6 +71,7 @@ let package = Package(
             dependencies: [
                 "CSystemd", "DaemonCore", "DaemonLoop", "VMClockAccess",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]),
         .target(
             name: "VMClockSimulation",
@@ -84,6 +85,7 @@ let package = Package(
                 "VMClockPage", "VMClockAccess", "VMClockSystem", "DaemonCore", "DaemonPublication", "DaemonLoop",
                 "VMClockService",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]),
         // Counts the heap allocations of a process it is preloaded into: the
         // daemon benchmark's "allocations per look". Never shipped.

@@ -129,13 +129,17 @@ public final class ControlChannel {
     private func openSocket() throws(ControlFailure) -> UnixDatagramSocket {
         if let socket { return socket }
         // Whose replies to let in: no command socket, no chronyd to reply.
-        var chronyd = stat()
-        guard stat(serverPath, &chronyd) == 0 else { throw .unreachable(path: serverPath, ErrorNumber(Errno(rawValue: errno))) }
+        let chronyd: Stat
+        do throws(Errno) {
+            chronyd = try Stat(path: serverPath)
+        } catch {
+            throw .unreachable(path: serverPath, ErrorNumber(error))
+        }
         let directory = serverPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         do {
             let socket = try UnixDatagramSocket()
             let name = "vmclockd.\(getpid()).\(UInt32.random(in: 0...UInt32.max)).sock"  // unique per client
-            try socket.bind(path: clientPath ?? "\(directory)/\(name)", writableBy: chronyd.st_uid, group: chronyd.st_gid)
+            try socket.bind(path: clientPath ?? "\(directory)/\(name)", writableBy: chronyd.userID.rawValue, group: chronyd.groupID.rawValue)
             self.socket = socket
             return socket
         } catch {

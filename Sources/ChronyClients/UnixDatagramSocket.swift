@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import SystemPackage
+import VMClockSystem
 
 /// A non-blocking AF_UNIX datagram socket, optionally bound to a path: the
 /// transport of both chrony protocols (SOCK refclock and cmdmon).
@@ -11,7 +12,7 @@ final class UnixDatagramSocket {
 
     init() throws(Errno) {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw Errno(rawValue: errno) }
+        guard fd >= 0 else { throw .last }
         descriptor = fd
     }
 
@@ -28,14 +29,14 @@ final class UnixDatagramSocket {
     func bind(path: String, writableBy user: uid_t, group: gid_t) throws(Errno) {
         unlink(path)
         let result = try Self.withAddress(path) { address, length in Glibc.bind(descriptor, address, length) }
-        guard result == 0 else { throw Errno(rawValue: errno) }
+        guard result == 0 else { throw .last }
         boundPath = path
         // Ours alone first, then given away (-1: keep the other id). Already
         // the user's when running as it (the packaged service, whose system
         // call filter refuses chown).
-        guard chmod(path, 0o600) == 0 else { throw Errno(rawValue: errno) }
+        guard chmod(path, 0o600) == 0 else { throw .last }
         guard geteuid() != user, chown(path, user, gid_t.max) != 0 else { return }
-        guard errno == EPERM, chown(path, uid_t.max, group) == 0, chmod(path, 0o620) == 0 else { throw Errno(rawValue: errno) }
+        guard errno == EPERM, chown(path, uid_t.max, group) == 0, chmod(path, 0o620) == 0 else { throw .last }
     }
 
     /// Sends one datagram to `path`.
@@ -43,20 +44,20 @@ final class UnixDatagramSocket {
         let sent = try Self.withAddress(path) { address, length in
             sendto(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), address, length)
         }
-        guard sent == bytes.count else { throw Errno(rawValue: sent < 0 ? errno : EMSGSIZE) }
+        guard sent == bytes.count else { throw sent < 0 ? .last : .messageTooLong }
     }
 
     /// Makes `path` the peer of every `send(_:)`: the kernel then resolves
     /// the path once, not on every datagram.
     func connect(to path: String) throws(Errno) {
         let result = try Self.withAddress(path) { address, length in Glibc.connect(descriptor, address, length) }
-        guard result == 0 else { throw Errno(rawValue: errno) }
+        guard result == 0 else { throw .last }
     }
 
     /// Sends one datagram to the connected peer.
     func send(_ bytes: UnsafeRawBufferPointer) throws(Errno) {
         let sent = Glibc.send(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
-        guard sent == bytes.count else { throw Errno(rawValue: sent < 0 ? errno : EMSGSIZE) }
+        guard sent == bytes.count else { throw sent < 0 ? .last : .messageTooLong }
     }
 
     /// One datagram into `buffer` if one is waiting (non-blocking): its
@@ -65,7 +66,7 @@ final class UnixDatagramSocket {
         let count = recv(descriptor, buffer.baseAddress, buffer.count, 0)
         if count < 0 {
             if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
-            throw Errno(rawValue: errno)
+            throw .last
         }
         return count
     }
@@ -82,7 +83,7 @@ final class UnixDatagramSocket {
         sender = SenderAddress(address: address, length: length)
         if count < 0 {
             if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
-            throw Errno(rawValue: errno)
+            throw .last
         }
         return count
     }

@@ -195,18 +195,18 @@ public struct ControlReply: Sendable, Equatable {
 
     /// Parses a reply; nil unless it is a version 6 reply packet.
     public init?(bytes: [UInt8]) {
-        self.init(generic: bytes)
+        self.init(reading: bytes)
     }
 
     /// The same from the channel's receive buffer (no copy to allocate).
-    /// Not generic: called from another module, the generic parser runs
-    /// unspecialised and allocates in every field it reads (about 120 heap
-    /// allocations a second in the idle daemon); here it is specialised.
+    /// Not generic: the parser is then specialized in this module, where a
+    /// generic call from another one would run it unspecialized, allocating
+    /// its slices and iterators at every reply (a dozen replies a second).
     package init?(parsing bytes: UnsafeRawBufferPointer) {
-        self.init(generic: bytes)
+        self.init(reading: bytes)
     }
 
-    private init?<Bytes: RandomAccessCollection<UInt8>>(generic bytes: Bytes) where Bytes.Index == Int {
+    init?<Bytes: RandomAccessCollection<UInt8>>(reading bytes: Bytes) where Bytes.Index == Int {
         let o = bytes.startIndex
         guard bytes.count >= Self.headerLength, bytes[o] == ControlRequest.protocolVersion, bytes[o + 1] == 2 else { return nil }
         command = bigEndian(bytes, o + 4)

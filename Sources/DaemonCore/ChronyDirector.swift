@@ -28,13 +28,15 @@ public struct ChronyDirector: Sendable {
 
     static let firstRetryNanoseconds: Int64 = 100_000_000
     static let retryLimitNanoseconds: Int64 = 5_000_000_000
+    /// Backoff for a request that must succeed: 100 ms, doubling to 5 s.
+    static let retry = Backoff(first: firstRetryNanoseconds, limit: retryLimitNanoseconds)
     static let trackingEveryNanoseconds: Int64 = 250_000_000
     public static let vmckEveryNanoseconds: Int64 = 1_000_000_000
 
     let refid: String
     private var inFlight: (command: ControlCommand, resetFor: Int?, sentAt: Int64)?
-    private var reset = Retry()
-    private var selection = Retry()
+    private var reset = Self.retry
+    private var selection = Self.retry
     /// The oldest disruption not yet covered by an acknowledged reset.
     private var oldestOwed: Int?
     /// What chronyd was last told (nil: unknown, e.g. just started).
@@ -61,9 +63,9 @@ public struct ChronyDirector: Sendable {
         if !wants.asksVMCK { vmck.abandon() }
         if let owed = wants.resetOwed {
             if oldestOwed == nil { oldestOwed = owed }
-            if reset.isDue(now) { return send(.resetSources, resetFor: owed, now) }
+            if !reset.isWaiting(now: now) { return send(.resetSources, resetFor: owed, now) }
         }
-        if appliedSelectable != wants.selectable, selection.isDue(now) {
+        if appliedSelectable != wants.selectable, !selection.isWaiting(now: now) {
             return send(.selectOptions(refid: refid, noselect: !wants.selectable), resetFor: nil, now)
         }
         if !queued.isEmpty, wants.resetOwed == nil || queued[0] == .reselect { return send(queued.removeFirst(), resetFor: nil, now) }
@@ -81,8 +83,8 @@ public struct ChronyDirector: Sendable {
     /// cost a wake-up a second for nothing a reader needs sooner.
     public func nextRetry(_ wants: Wants) -> Int64? {
         guard inFlight == nil else { return nil }
-        let resetDue = wants.resetOwed != nil ? reset.notBefore : nil
-        let selectionDue = appliedSelectable != wants.selectable ? selection.notBefore : nil
+        let resetDue = wants.resetOwed != nil ? reset.retryAt ?? 0 : nil
+        let selectionDue = appliedSelectable != wants.selectable ? selection.retryAt ?? 0 : nil
         // A round under way goes on at once.
         let vmckDue: Int64? = wants.asksVMCK && vmck.inRound ? 0 : nil
         return earliest(earliest(resetDue, selectionDue), vmckDue)
@@ -118,11 +120,11 @@ public struct ChronyDirector: Sendable {
             queued.insert(.burst, at: 0)  // fresh NTP measurements for the new host
             return .resetAcknowledged(first: first, last: resetFor ?? first, attempts: attempts)
         case (.resetSources, .failed(_, let failure)):
-            return .resetFailed(disruption: resetFor ?? 0, attempts: reset.failed(now), failure: failure)
+            return .resetFailed(disruption: resetFor ?? 0, attempts: reset.failed(now: now), failure: failure)
         case (.selectOptions(_, let noselect), .replied):
             appliedSelectable = !noselect
             selectionSupported = true
-            _ = selection.succeeded()
+            selection.succeeded()
             // chronyd applies new options at its next selection, which a
             // silent refclock does not trigger: make it select now.
             queued.insert(.reselect, at: 0)
@@ -130,11 +132,11 @@ public struct ChronyDirector: Sendable {
         case (.selectOptions(_, let noselect), .failed(_, .refused(_, .invalid))):
             // Nothing to apply on this chronyd; asked again on the next change.
             appliedSelectable = !noselect
-            _ = selection.succeeded()
+            selection.succeeded()
             defer { selectionSupported = false }
             return selectionSupported == false ? nil : .selectionUnsupported
         case (.selectOptions, .failed(_, let failure)):
-            _ = selection.failed(now)
+            selection.failed(now: now)
             return .selectionFailed(failure)
         case (.tracking, .replied(_, let reply)):
             return reply.tracking.map { .tracking($0) }
@@ -147,27 +149,4 @@ public struct ChronyDirector: Sendable {
 
     /// chronyd restarted or may have: what it was told is unknown again.
     public mutating func forgetSelection() { appliedSelectable = nil }
-
-    /// Backoff for a request that must succeed: 100 ms, doubling to 5 s.
-    struct Retry: Sendable {
-        private(set) var notBefore: Int64 = 0
-        private var delay: Int64 = 0
-        private var attempts = 0
-
-        func isDue(_ now: Int64) -> Bool { now >= notBefore }
-
-        /// Records a failure; returns the attempts so far.
-        mutating func failed(_ now: Int64) -> Int {
-            attempts += 1
-            delay = min(max(delay * 2, ChronyDirector.firstRetryNanoseconds), ChronyDirector.retryLimitNanoseconds)
-            notBefore = now + delay
-            return attempts
-        }
-
-        /// Records a success; returns the attempts it took.
-        mutating func succeeded() -> Int {
-            defer { self = Retry() }
-            return attempts + 1
-        }
-    }
 }

@@ -78,7 +78,7 @@ public enum HoldReason: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .deviceUnavailable(let why): "device unavailable: \(why)"
         case .deviceFailing(let why):
-            "device read failing: \(why); retrying, backing off to once every \(RetryBackoff.maximumSeconds) s (the device is still there: not a disruption)"
+            "device read failing: \(why); retrying, backing off to once every \(Backoff.device.limitSeconds) s (the device is still there: not a disruption)"
         case .pageInvalid(let why): "page invalid: \(why)"
         case .busy: "page busy: the host left seq_count odd"
         case .noTime(let why?): "no time: \(why)"

@@ -198,7 +198,7 @@ public final class DaemonRunner {
         case .unstable: core.kernelTSC(unstable: true)
         case .unreadable(let error):
             core.kernelTSC(unstable: false)
-            log.rateLimited("tsc-verdict", now: now, .warning, "cannot read \(tsc?.path ?? "?"): \(String(cString: strerror(error))); whether the kernel marked the TSC unstable is not checked (vmclockd needs read access to /sys)")
+            log.rateLimited("tsc-verdict", now: now, .warning, "cannot read \(tsc?.path ?? "?"): \(error); whether the kernel marked the TSC unstable is not checked (vmclockd needs read access to /sys)")
         }
     }
 

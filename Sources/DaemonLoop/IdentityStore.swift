@@ -17,13 +17,13 @@ public struct IdentityStore: Sendable {
 
     /// The identity an earlier run left; nil if none or unreadable.
     public func load() -> PageIdentity? {
-        guard case .success(let line) = AtomicFile.read(path, limit: 256), !line.isEmpty else { return nil }
+        guard let line = try? AtomicFile.read(path, limit: 256), !line.isEmpty else { return nil }
         return PageIdentity(line: line)
     }
 
-    /// Replaces the stored identity; returns errno on failure.
-    public func save(_ identity: PageIdentity) -> Int32? {
-        AtomicFile.replace(path, with: identity.line, mode: 0o640, sync: true)
+    /// Replaces the stored identity.
+    public func save(_ identity: PageIdentity) throws(AtomicFile.Failure) {
+        try AtomicFile.replace(path, with: identity.line, mode: 0o640, durable: true)
     }
 }
 
@@ -72,11 +72,12 @@ final class IdentityKeeper {
 
     func keep(_ confirmed: PageIdentity?, now: Int64) {
         guard let confirmed, confirmed != stored else { return }
-        if let error = store.save(confirmed) {
-            log.rateLimited("state-file", now: now, .error,
-                            "cannot write \(store.path) (errno \(error)): a disruption while vmclockd is stopped would go unnoticed")
-        } else {
+        do throws(AtomicFile.Failure) {
+            try store.save(confirmed)
             stored = confirmed
+        } catch {
+            log.rateLimited("state-file", now: now, .error,
+                            "cannot write \(store.path) (errno \(error.errno.rawValue)): a disruption while vmclockd is stopped would go unnoticed")
         }
     }
 }

@@ -1,6 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemPackage
+import VMClockSystem
 
 /// Whether the kernel still trusts the TSC, asked the way a daemon can.
 ///
@@ -22,8 +21,8 @@ import Glibc
 final class KernelTSCWatch {
     enum Verdict: Equatable, Sendable {
         case trusted, unstable
-        /// The file could not be read (errno): the kernel's verdict is unknown.
-        case unreadable(Int32)
+        /// The file could not be read: the kernel's verdict is unknown.
+        case unreadable(Errno)
     }
 
     static let intervalNanoseconds: Int64 = 5_000_000_000
@@ -43,12 +42,14 @@ final class KernelTSCWatch {
     func check(now: Int64) -> Verdict? {
         guard now >= nextCheck else { return nil }
         nextCheck = now + Self.intervalNanoseconds
-        let fd = path.withCString { open($0, O_RDONLY | O_CLOEXEC) }
-        guard fd >= 0 else { return .unreadable(errno) }
-        defer { close(fd) }
-        let count = read(fd, buffer.baseAddress, buffer.count)
-        guard count >= 0 else { return .unreadable(errno) }
-        return Self.verdict(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+        do throws(Errno) {
+            let file = try FileDescriptor(opening: path, .readOnly, options: [.closeOnExec])
+            defer { file.closeQuietly() }
+            let count = try file.readSome(into: buffer)
+            return Self.verdict(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+        } catch {
+            return .unreadable(error)
+        }
     }
 
     /// Trusted if "tsc" is one of the whitespace-separated names.

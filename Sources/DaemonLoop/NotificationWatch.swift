@@ -12,7 +12,7 @@ struct NotificationWatch {
     private var source: NotificationSource?
     /// The source made for the device of `reading`, whether or not it is used.
     private var known: NotificationSource?
-    private var reading: (device: VMClockDevice, page: VMClockPage)?
+    private var reading: PageReading?
     /// This device answered poll() with something other than POLLIN. Judged
     /// per device: a reopened or replaced device may notify.
     private var unsupported = false
@@ -41,11 +41,11 @@ struct NotificationWatch {
     }
 
     /// A page was read from `device`: wait on its notifications if it has them.
-    mutating func noteLook(_ device: VMClockDevice, _ page: VMClockPage) {
-        follow(device)
-        if reading == nil { known = makeSource(for: device) }
-        source = known.flatMap { $0.supports(page) ? $0 : nil }
-        reading = (device, page)
+    mutating func noteLook(_ look: PageReading) {
+        follow(look.device)
+        if reading == nil { known = makeSource(for: look.device) }
+        source = known.flatMap { $0.supports(look.page) ? $0 : nil }
+        reading = look
     }
 
     /// A seam that cannot be opened for this device gives no notifications.
@@ -62,7 +62,7 @@ struct NotificationWatch {
             return "the device sets NOTIFICATION_PRESENT but does not deliver notifications (poll revents 0x\(String(UInt16(bitPattern: revents), radix: 16))): looking at the page on a timer instead"
         }
         let rearmed = source.rearm()
-        if let reading, !reading.device.isUnchanged(since: reading.page) { updated = true } else { paused = true }
+        if let reading, !reading.isCurrent { updated = true } else { paused = true }
         if !rearmed { paused = true }
         return nil
     }

@@ -7,23 +7,15 @@ import VMClockPage
 /// it reopens a device that went away and says which descriptor, if any, to
 /// wait on for update notifications.
 final class PageReader {
-    /// A page and the device it was read from, to re-check before a send.
-    struct Reading {
-        var device: VMClockDevice
-        var page: VMClockPage
-        /// Nothing was published since the page was read.
-        var isCurrent: Bool { device.isUnchanged(since: page) }
-    }
-
     private let device: ReopeningDevice
     private(set) var notifications: NotificationWatch
     /// The last look found the device open (whatever its page said).
     private(set) var deviceIsOpen = false
     /// The last page read, to tell an unchanged page by a few loads.
-    private var last: Reading?
+    private var last: PageReading?
     /// What the last failed attempt saw, repeated until the backoff ends.
     private var failing: Observation?
-    private var backoff = RetryBackoff()
+    private var backoff = Backoff.device
 
     /// A host update takes well under a microsecond. A page still odd after
     /// this is "busy" for this look and is looked at again at the next one:
@@ -41,7 +33,7 @@ final class PageReader {
         notifications = NotificationWatch(overridePath: notificationPath)
     }
 
-    func look() -> (Observation, Reading?) {
+    func look() -> (Observation, PageReading?) {
         notifications.lookTaken()
         let (observation, reading) = observe()
         switch observation {
@@ -68,7 +60,7 @@ final class PageReader {
 
     /// Typed throws throughout: a busy page, every look while the host is
     /// stuck, must not box its error on the heap.
-    private func observe() -> (Observation, Reading?) {
+    private func observe() -> (Observation, PageReading?) {
         if let failing, backoff.isWaiting(now: SystemClock.monotonicNanoseconds()) { return (failing, nil) }
         let device: VMClockDevice
         do throws(DeviceError) {
@@ -83,8 +75,8 @@ final class PageReader {
         do throws(SnapshotError) {
             let (page, bracket) = try device.readWithSystemClock(attempts: 3, timeout: Self.snapshotTimeout)
             let raw = CrossTimestamp.measure(attempts: 3, clock: .monotonicRaw)
-            notifications.noteLook(device, page)
-            let reading = Reading(device: device, page: page)
+            let reading = PageReading(device: device, page: page)
+            notifications.noteLook(reading)
             last = reading
             return (succeeded(.page(page, Look(bracket: bracket, rawBracket: raw))), reading)
         } catch {
@@ -123,14 +115,13 @@ final class PageReader {
         return observation
     }
 
-    /// Fresh clock readings for a page that is still current: unchanged
-    /// (VMClockDevice.isUnchanged) before and after them, so they belong to
-    /// it. nil if the host published in between (the page is then read again).
-    private func lookAgain(at reading: Reading) -> Look? {
-        guard reading.isCurrent else { return nil }
-        let bracket = CrossTimestamp.measure(attempts: 3)
-        let raw = CrossTimestamp.measure(attempts: 3, clock: .monotonicRaw)
-        return reading.isCurrent ? Look(bracket: bracket, rawBracket: raw) : nil
+    /// Fresh clock readings for a page that is still current (taken
+    /// `whileCurrent`, so they belong to it). nil if the host published in
+    /// between (the page is then read again).
+    private func lookAgain(at reading: PageReading) -> Look? {
+        reading.whileCurrent {
+            Look(bracket: CrossTimestamp.measure(attempts: 3), rawBracket: CrossTimestamp.measure(attempts: 3, clock: .monotonicRaw))
+        }
     }
 
     /// poll()'s `revents` for the notification descriptor; a line to log, if any.

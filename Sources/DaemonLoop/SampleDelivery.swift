@@ -14,23 +14,23 @@ final class SampleDelivery {
     private let configuration: DaemonConfiguration
     private let log: DaemonLog
     private var trouble = false
-    private var retryAt: Int64 = 0
-    private var backoff: Int64 = 0
+    private var backoff: Backoff
     static let backoffLimit: Int64 = 1_000_000_000
 
     init(configuration: DaemonConfiguration, log: DaemonLog) throws {
         self.configuration = configuration
         self.log = log
+        backoff = Backoff(first: Int64(configuration.sampleInterval * 1e9), limit: Self.backoffLimit)
         refclock = try RefclockSocket(path: configuration.refclockSocketPath)
     }
 
     /// Sends `built` unless backing off: what became of it.
     func deliver(_ built: SampleBuilder.Built, now: Int64) -> DaemonLedger.SampleOutcome {
-        guard now >= retryAt else { return .unsent }
+        guard !backoff.isWaiting(now: now) else { return .unsent }
         let path = configuration.refclockSocketPath
         switch refclock.send(built.sample) {
         case .sent:
-            backoff = 0
+            backoff.succeeded()
             if trouble {
                 trouble = false
                 log.cleared("refclock-absent", "refclock-full", "refclock-denied", "refclock-failed")
@@ -38,8 +38,7 @@ final class SampleDelivery {
             }
             return .sent(built, at: .at(monotonic: now))
         case .noListener(let errno):
-            backoff = min(max(backoff * 2, Int64(configuration.sampleInterval * 1e9)), Self.backoffLimit)
-            retryAt = now + backoff
+            backoff.failed(now: now)
             return fail(.unsent, "refclock-absent", now, .warning,
                  "chronyd's refclock socket \(path) is not there (\(errno)): is chronyd running with '\(configuration.chronyRefclockLine)'? Retrying, at least once a second.")
         case .full:

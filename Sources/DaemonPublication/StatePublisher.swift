@@ -47,10 +47,11 @@ package final class StatePublisher {
     }
 
     private func write(_ path: String, _ contents: String, what: String, now: Int64) {
-        if let error = AtomicFile.replace(path, with: contents, mode: Self.mode) {
-            report(what, "cannot write the \(what) file \(path): \(String(cString: strerror(error))); 'vmclockd status' and metrics will not show this daemon (check that its directory exists and is writable, or set \(what)-file)", now)
-        } else {
+        do throws(AtomicFile.Failure) {
+            try AtomicFile.replace(path, with: contents, mode: Self.mode, durable: false)
             report(what, nil, now)
+        } catch {
+            report(what, "cannot write the \(what) file \(path): \(error.errno); 'vmclockd status' and metrics will not show this daemon (check that its directory exists and is writable, or set \(what)-file)", now)
         }
     }
 }

@@ -1,7 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 import VMClockPage
+import VMClockSystem
 
 /// Update notifications (Linux 7.x): with NOTIFICATION_PRESENT on the page,
 /// poll() on the open device reports POLLIN when seq_count changed since this
@@ -31,28 +33,33 @@ public final class NotificationSource {
     /// handler, or whose read fails) can stand behind a page kept in a regular
     /// file. Opened anew for each device, as the device's own would be.
     public init(path: String, for device: VMClockDevice) throws(DeviceError) {
-        let fd = try Self.open(path)
-        var info = stat()
-        fstat(fd, &info)
+        let file = try Self.open(path)
+        do throws(Errno) {
+            isCharacterDevice = try file.stat().type == .characterSpecial
+        } catch {
+            file.closeQuietly()
+            throw DeviceError(path: path, errno: error)
+        }
         self.device = device
-        descriptor = fd
-        isCharacterDevice = info.st_mode & S_IFMT == S_IFCHR
+        descriptor = file.rawValue
         ownsDescriptor = true
     }
 
-    deinit { if ownsDescriptor { close(descriptor) } }
+    deinit { if ownsDescriptor { FileDescriptor(rawValue: descriptor).closeQuietly() } }
 
     /// Fails as opening `path` as a source would: checked once at start, so
     /// a seam that cannot be used stops the daemon instead of going unseen.
     public static func checkOpens(_ path: String) throws(DeviceError) {
-        close(try open(path))
+        try open(path).closeQuietly()
     }
 
-    private static func open(_ path: String) throws(DeviceError) -> Int32 {
-        // O_NOCTTY: a terminal standing in must never become the daemon's.
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)
-        guard fd >= 0 else { throw DeviceError(path: path, errno: .init(rawValue: errno)) }
-        return fd
+    private static func open(_ path: String) throws(DeviceError) -> FileDescriptor {
+        do throws(Errno) {
+            // A terminal standing in must never become the daemon's.
+            return try FileDescriptor(opening: path, .readOnly, options: [.closeOnExec, .noControllingTerminal])
+        } catch {
+            throw DeviceError(path: path, errno: error)
+        }
     }
 
     /// This source was made for `device`.
@@ -73,6 +80,8 @@ public final class NotificationSource {
     /// stays raised.
     public func rearm() -> Bool {
         var byte: UInt8 = 0
-        return pread(descriptor, &byte, 1, 0) >= 0
+        return (try? withUnsafeMutableBytes(of: &byte) { (buffer) throws(Errno) in
+            try FileDescriptor(rawValue: descriptor).readSome(into: buffer, at: 0)
+        }) != nil
     }
 }

@@ -1,5 +1,32 @@
 import VMClockPage
 
+/// A page and the device it was read from: the one place that asks "is it
+/// still the same page" (VMClockDevice.isUnchanged: seq_count and the
+/// page's identity under the seqlock). A sample is sent only while its
+/// reading `isCurrent`; clock readings belong to a page only when taken
+/// `whileCurrent`.
+public struct PageReading {
+    public let device: VMClockDevice
+    public let page: VMClockPage
+
+    public init(device: VMClockDevice, page: VMClockPage) {
+        (self.device, self.page) = (device, page)
+    }
+
+    /// Nothing was published since the page was read.
+    public var isCurrent: Bool { device.isUnchanged(since: page) }
+
+    /// `measure()`'s result when the page was unchanged before it and still
+    /// is after it, so what it measured belongs to the page; nil if the
+    /// host published in between (or already had: nothing is measured).
+    @inline(__always)
+    public func whileCurrent<Measured>(_ measure: () -> Measured) -> Measured? {
+        guard isCurrent else { return nil }
+        let measured = measure()
+        return isCurrent ? measured : nil
+    }
+}
+
 extension VMClockDevice {
     /// A snapshot and a cross-timestamp taken while the page stayed the same:
     /// if the host published an update between the two, both are taken again,
@@ -9,10 +36,11 @@ extension VMClockDevice {
     ) throws(SnapshotError) -> (page: VMClockPage, bracket: CounterBracket) {
         var wait = BusyWait(timeout: timeout)
         while true {
-            let page = try snapshot(timeout: timeout)
-            let bracket = CrossTimestamp.measure(attempts: attempts)
-            if isUnchanged(since: page) { return (page, bracket) }
-            guard wait.next() else { throw .busy(seqCount: page.seqCount, timeout: timeout) }
+            let reading = PageReading(device: self, page: try snapshot(timeout: timeout))
+            if let bracket = reading.whileCurrent({ CrossTimestamp.measure(attempts: attempts) }) {
+                return (reading.page, bracket)
+            }
+            guard wait.next() else { throw .busy(seqCount: reading.page.seqCount, timeout: timeout) }
         }
     }
 }

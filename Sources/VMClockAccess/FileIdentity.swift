@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SystemPackage
 import VMClockPage
 
@@ -13,25 +10,26 @@ struct FileIdentity: Equatable {
     let isCharacterDevice: Bool
 
     init(descriptor: FileDescriptor, path: String) throws(DeviceError) {
-        var info = stat()
-        guard fstat(descriptor.rawValue, &info) == 0 else {
-            throw DeviceError(path: path, errno: Errno(rawValue: errno))
+        do throws(Errno) {
+            self.init(try descriptor.stat())
+        } catch {
+            throw DeviceError(path: path, errno: error)
         }
-        self.init(info)
     }
 
     init(path: String) throws(DeviceError) {
-        var info = stat()
-        // withCString: a native string lends its own bytes, no copy.
-        guard path.withCString({ stat($0, &info) }) == 0 else { throw DeviceError(path: path, errno: Errno(rawValue: errno)) }
-        self.init(info)
+        do throws(Errno) {
+            self.init(try Stat(path: path))
+        } catch {
+            throw DeviceError(path: path, errno: error)
+        }
     }
 
-    private init(_ info: stat) {
-        device = UInt64(info.st_dev)
-        inode = UInt64(info.st_ino)
-        regularFileSize = (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : nil
-        isCharacterDevice = (info.st_mode & S_IFMT) == S_IFCHR
+    private init(_ info: Stat) {
+        device = UInt64(info.deviceID.rawValue)
+        inode = UInt64(info.inode.rawValue)
+        regularFileSize = info.type == .regular ? Int(info.size) : nil
+        isCharacterDevice = info.type == .characterSpecial
     }
 
     static func == (lhs: FileIdentity, rhs: FileIdentity) -> Bool {

@@ -4,6 +4,7 @@ import Glibc
 import CVMClockCounter
 import SystemPackage
 import VMClockPage
+import VMClockSystem
 
 /// An open vmclock device (or any file holding a page). Maps exactly one page
 /// read-only and takes seqlock-consistent snapshots; falls back to pread()
@@ -28,9 +29,9 @@ public final class VMClockDevice {
     public init(path: String = defaultPath, allowMapping: Bool = true) throws(DeviceError) {
         self.path = path
         let fd: FileDescriptor
-        do {
-            fd = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
-        } catch { throw DeviceError(path: path, errno: error as? Errno ?? .ioError) }
+        do throws(Errno) {
+            fd = try FileDescriptor(opening: path, .readOnly, options: [.closeOnExec])
+        } catch { throw DeviceError(path: path, errno: error) }
         do throws(DeviceError) {
             let info = try FileIdentity(descriptor: fd, path: path)
             let region = try Self.mapOrAllocate(
@@ -38,7 +39,7 @@ public final class VMClockDevice {
             (descriptor, identity, bytes, readableBytes, readMethod) =
                 (fd, info, region.bytes, region.count, region.method)
         } catch {
-            try? fd.close()
+            fd.closeQuietly()
             throw error
         }
     }
@@ -48,7 +49,7 @@ public final class VMClockDevice {
         case .mmap: munmap(bytes, PageLayout.pageSize)
         case .pread: bytes.deallocate()
         }
-        try? descriptor.close()
+        descriptor.closeQuietly()
     }
 
     private static func mapOrAllocate(
@@ -194,14 +195,13 @@ public final class VMClockDevice {
 
     private func readAt(_ offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(SnapshotError) -> Int {
         let count: Int
-        do {
-            count = try descriptor.read(fromAbsoluteOffset: offset, into: buffer, retryOnInterrupt: true)
+        do throws(Errno) {
+            count = try descriptor.readSome(into: buffer, at: offset)
         } catch {
-            let errno = error as? Errno ?? .ioError
             // The driver's read() gives the host 100 ms to finish an update,
             // then says ETIMEDOUT: the page is busy, the device is fine.
-            if errno == .timedOut { throw .busy(seqCount: 1, timeout: Self.defaultTimeout) }
-            throw .device(DeviceError(path: path, errno: errno))
+            if error == .timedOut { throw .busy(seqCount: 1, timeout: Self.defaultTimeout) }
+            throw .device(DeviceError(path: path, errno: error))
         }
         if offset == 0, count < PageLayout.minimumSize { throw .device(.tooShort(path: path, bytes: count)) }
         return count

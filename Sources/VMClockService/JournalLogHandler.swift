@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CSystemd
 import Logging
+import SystemPackage
 
 /// A swift-log handler writing to journald natively (sd_journal_sendv), with
 /// the message's metadata as structured fields: `state` → VMCLOCKD_STATE,
@@ -74,8 +75,7 @@ public struct JournalLogHandler: LogHandler {
     /// JOURNAL_STREAM to its device and inode): log natively then.
     public static var standardErrorIsJournal: Bool {
         guard let value = getenv("JOURNAL_STREAM").map({ String(cString: $0) }) else { return false }
-        var info = stat()
-        guard fstat(2, &info) == 0 else { return false }
-        return value == "\(info.st_dev):\(info.st_ino)"
+        guard let info = try? FileDescriptor.standardError.stat() else { return false }
+        return value == "\(info.deviceID.rawValue):\(info.inode.rawValue)"
     }
 }

@@ -17,7 +17,7 @@ public struct ProcessIdentity: Equatable, Sendable {
 
     /// The process running as `pid` now, if any.
     public static func of(pid: Int32) -> ProcessIdentity? {
-        guard case .success(let stat) = AtomicFile.read("/proc/\(pid)/stat", limit: 1024),
+        guard let stat = try? AtomicFile.read("/proc/\(pid)/stat", limit: 1024),
               let ticks = startTicks(stat: stat) else { return nil }
         return ProcessIdentity(pid: pid, startTicks: ticks)
     }

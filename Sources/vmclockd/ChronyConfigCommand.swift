@@ -4,6 +4,7 @@ import Glibc
 import VMClockAccess
 import DaemonCore
 import VMClockPage
+import VMClockSystem
 
 struct ChronyConfigCommand: Command {
     static let name = "chrony-config"
@@ -60,7 +61,7 @@ struct ChronyConfigCommand: Command {
             print(configuration.chronyRefclockLine)
             return 0
         }
-        do throws(ChronySnippet.WriteError) {
+        do throws(AtomicFile.Failure) {
             try ChronySnippet.write(ChronySnippet.text(line: configuration.chronyRefclockLine, source: source), to: writePath)
         } catch {
             CommandLineText.printError("Error: \(error)")

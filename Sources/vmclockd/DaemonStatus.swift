@@ -1,3 +1,4 @@
+import SystemPackage
 import VMClockAccess
 import DaemonPublication
 import VMClockSystem
@@ -19,12 +20,12 @@ struct DaemonStatus {
         self.path = path
         readAt = SystemClock.monotonicNanoseconds()
         let text: String
-        switch AtomicFile.read(path, limit: Self.sizeLimit) {
-        case .success(let contents): text = contents
-        case .failure(.noSuchFileOrDirectory):
+        do throws(Errno) {
+            text = try AtomicFile.read(path, limit: Self.sizeLimit)
+        } catch .noSuchFileOrDirectory {
             problem = "not running (no \(path); a daemon publishing elsewhere is named with --status-file)"
             return
-        case .failure(let error):
+        } catch {
             problem = "cannot read \(path): \(error)"
             return
         }

@@ -81,7 +81,7 @@ import Glibc
         let store = IdentityStore(path: "/tmp/vmclockd-identity-test-\(getpid())")
         defer { unlink(store.path) }
         #expect(store.load() == nil)
-        #expect(store.save(kept) == nil)
+        #expect(throws: Never.self) { try store.save(kept) }
         #expect(store.load() == kept)
         for junk in ["", "vmclockd-identity 2 marker=1", "marker=41 generation=7", "vmclockd-identity 1 marker=x generation=- counter_id=1 size=112 version=1"] {
             _ = junk.withCString { write(open(store.path, O_WRONLY | O_TRUNC), $0, strlen($0)) }

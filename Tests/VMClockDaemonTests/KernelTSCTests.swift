@@ -4,6 +4,7 @@ import Testing
 import VMClockPage
 #if canImport(Glibc)
 import Glibc
+import SystemPackage
 #endif
 
 /// The kernel marked the TSC unstable: a skew between vCPUs that passes the
@@ -49,7 +50,7 @@ import Glibc
         let path = "/tmp/vmclockd-clocksource-test-\(getpid())"
         defer { unlink(path) }
         let watch = KernelTSCWatch(path: path)
-        #expect(watch.check(now: 0) == .unreadable(ENOENT))
+        #expect(watch.check(now: 0) == .unreadable(.noSuchFileOrDirectory))
         #expect(watch.check(now: 1_000_000_000) == nil, "not again within the interval")
         try write("tsc hpet\n", to: path)
         #expect(watch.check(now: KernelTSCWatch.intervalNanoseconds) == .trusted)

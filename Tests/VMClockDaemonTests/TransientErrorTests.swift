@@ -55,7 +55,7 @@ import VMClockSystem
     }
 
     @Test func theBackoffDoublesToItsCapAndASuccessStartsOver() {
-        var backoff = RetryBackoff()
+        var backoff = Backoff.device
         var now: Int64 = 0
         #expect(!backoff.isWaiting(now: now))
         var waits: [Int64] = []

@@ -1,6 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemPackage
+import VMClockSystem
 
 /// `/etc/vmclockd.conf`: the daemon's options in a file, so that `run` and
 /// `chrony-config` (chronyd's refclock line) read one source, and `status`
@@ -38,10 +37,10 @@ struct ConfigFile {
         if path == none { return nil }
         guard !path.isEmpty else { throw UsageError("--config: must be a path or 'none', not empty") }
         let text: String
-        switch read(path) {
-        case .success(let contents): text = contents
-        case .failure(let error):
-            if error.code == ENOENT, !explicit { return nil }
+        do throws(ReadError) {
+            text = try read(path)
+        } catch {
+            if error.errno == .noSuchFileOrDirectory, !explicit { return nil }
             throw UsageError("\(path): cannot read the configuration file: \(error)")
         }
         return try parse(text, path: path, keys: keys)
@@ -87,31 +86,22 @@ struct ConfigFile {
         }
     }
 
-    // MARK: - reading (Glibc: no Foundation in the daemon)
+    // MARK: - reading (no Foundation in the daemon)
 
+    /// Why the file could not be read: its errno, a too large file in the
+    /// operator's words.
     struct ReadError: Error, CustomStringConvertible {
-        var code: Int32
-        var description: String { code == EFBIG ? "larger than \(ConfigFile.sizeLimit) bytes" : String(cString: strerror(code)) }
+        var errno: Errno
+        var description: String { errno == .fileTooLarge ? "larger than \(ConfigFile.sizeLimit) bytes" : "\(errno)" }
     }
 
     /// The whole file, up to `sizeLimit`.
-    static func read(_ path: String) -> Result<String, ReadError> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return .failure(ReadError(code: errno)) }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = Glibc.read(fd, &chunk, chunk.count)
-            if count < 0 {
-                if errno == EINTR { continue }
-                return .failure(ReadError(code: errno))
-            }
-            if count == 0 { break }
-            bytes += chunk[..<count]
-            if bytes.count > sizeLimit { return .failure(ReadError(code: EFBIG)) }
+    static func read(_ path: String) throws(ReadError) -> String {
+        do throws(Errno) {
+            return try AtomicFile.read(path, limit: sizeLimit)
+        } catch {
+            throw ReadError(errno: error)
         }
-        return .success(String(decoding: bytes, as: UTF8.self))
     }
 
     private static func trimmed(_ text: Substring) -> String {
