@@ -10,9 +10,6 @@ public struct DaemonCore: Sendable {
     private var identities: IdentityWatch
     /// The identity of the last valid page; a change is a disruption.
     public var identity: PageIdentity? { identities.identity }
-    public private(set) var disruptions = 0
-    /// Steps of the host's time beyond its own bounds (see HostStep).
-    public private(set) var hostSteps = 0
     /// Resets asked of chronyd so far: one per disruption or host step.
     public private(set) var resetsAsked = 0
     /// The reset (numbered from 1, disruptions and host steps together)
@@ -136,7 +133,6 @@ public struct DaemonCore: Sendable {
     }
 
     private mutating func disrupt(_ change: IdentityWatch.Change) -> [DaemonEffect] {
-        disruptions += 1
         askReset(expectingStep: change.new?.counterID != 0xff)
         lastClock = nil
         calibration.reset()
@@ -168,7 +164,6 @@ public struct DaemonCore: Sendable {
         guard let clock else { return [] }
         defer { lastClock = clock }
         guard let old = lastClock, let step = HostStep.between(old, clock), let identity else { return [] }
-        hostSteps += 1
         askReset(expectingStep: true)
         goodSince = nil
         return [.log(.hostStep(step, marker: identity.disruptionMarker))]

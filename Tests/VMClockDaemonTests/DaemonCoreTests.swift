@@ -401,7 +401,7 @@ import Glibc
         let effects = s.core.tracking(correctionSeconds: 0, referenceAgeSeconds: 1, synchronised: true, now: s.now)
         #expect(effects.disruptions == [.unverifiedStart])
         #expect(effects.disruptionsWhileAway == [true])
-        #expect(s.core.resetOwed == 1 && s.core.disruptions == 1)
+        #expect(s.core.resetOwed == 1 && s.core.resetsAsked == 1)
         #expect(!s.core.isVerifyingStart)
         s.run(milliseconds: 100)
         #expect(s.state.holdReason != nil, "no sample until chronyd has dropped what it held")
