@@ -5,7 +5,9 @@ import PackageDescription
 //   ErrorNumbers     pure: an errno value (number and text) without the C library
 //   VMClockPage      pure: page layout, validation, exact time and error math, DeviceError
 //   ChronyProtocol   pure: chronyd's messages (SOCK sample, cmdmon requests and replies), no sockets
-//   DaemonCore       pure: the daemon's decisions (state machine, samples, chronyd's requests)
+//   ClockBoundProtocol  pure: ClockBound's shared-memory segment (layout, seqlock arithmetic, client math)
+//   DaemonCore       pure: the daemon's decisions (state machine, samples, chronyd's requests,
+//                    what applications are told)
 //   CVMClockCounter  tiny C: CPU counter reads and memory barriers
 //   VMClockSystem    OS helpers and codecs shared by CLI, daemon and fuzzers (JSON, atomic
 //                    files, process identity), Foundation-free
@@ -18,7 +20,7 @@ import PackageDescription
 //   vmclockd, vmclock-sim  command-line front ends
 // The pure layers do no I/O, and the compiler holds them to it: their dependencies are
 // each other only. Check that none reaches for the C library either:
-//   grep -ln 'import \(Glibc\|SystemPackage\|Logging\|Foundation\)' Sources/{ErrorNumbers,VMClockPage,ChronyProtocol,DaemonCore}/*.swift
+//   grep -ln 'import \(Glibc\|SystemPackage\|Logging\|Foundation\)' Sources/{ErrorNumbers,VMClockPage,ChronyProtocol,ClockBoundProtocol,DaemonCore}/*.swift
 // prints nothing.
 let package = Package(
     name: "vmclockd",
@@ -42,7 +44,8 @@ let package = Package(
         .target(name: "ErrorNumbers"),
         .target(name: "VMClockPage", dependencies: ["ErrorNumbers"]),
         .target(name: "ChronyProtocol", dependencies: ["ErrorNumbers"]),
-        .target(name: "DaemonCore", dependencies: ["VMClockPage", "ChronyProtocol", "ErrorNumbers"]),
+        .target(name: "ClockBoundProtocol"),
+        .target(name: "DaemonCore", dependencies: ["VMClockPage", "ChronyProtocol", "ClockBoundProtocol", "ErrorNumbers"]),
         .target(name: "CVMClockCounter"),
         .target(name: "VMClockSystem", dependencies: ["ErrorNumbers", .product(name: "SystemPackage", package: "swift-system")]),
         .target(
@@ -56,7 +59,7 @@ let package = Package(
             dependencies: ["ChronyProtocol", "ErrorNumbers", "VMClockSystem", .product(name: "SystemPackage", package: "swift-system")]),
         .target(
             name: "DaemonPublication",
-            dependencies: ["DaemonCore", "ChronyProtocol", "VMClockAccess", "VMClockSystem"]),
+            dependencies: ["DaemonCore", "ChronyProtocol", "ClockBoundProtocol", "VMClockAccess", "VMClockSystem", "CVMClockCounter"]),
         .target(
             name: "DaemonLoop",
             dependencies: [

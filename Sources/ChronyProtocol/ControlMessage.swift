@@ -240,6 +240,16 @@ public struct TrackingReport: Sendable, Equatable {
     /// (positive when the system clock is slow; `chronyc tracking`'s "System time").
     public var currentCorrection: Double
     public var lastOffset: Double
+    /// The residual frequency and the skew, ppm: with chronyd's
+    /// `maxclockerror`, how fast its root dispersion grows.
+    public var residualFrequencyPPM: Double
+    public var skewPPM: Double
+    /// Root delay and root dispersion, s; chronyd grows the dispersion to
+    /// the instant it answers (REF_GetTrackingReport).
+    public var rootDelay: Double
+    public var rootDispersion: Double
+    /// Seconds between chronyd's last two reference updates.
+    public var lastUpdateInterval: Double
     /// 0 normal, 1 insert, 2 delete, 3 unsynchronised.
     public var leapStatus: UInt16
 
@@ -247,7 +257,9 @@ public struct TrackingReport: Sendable, Equatable {
     public var isSynchronised: Bool { leapStatus != 3 && referenceID != 0 }
 
     init?<Bytes: RandomAccessCollection<UInt8>>(bytes: Bytes, offset o: Int) where Bytes.Index == Int {
-        // ref_id 4 · ip_addr 20 · stratum 2 · leap 2 · ref_time (12) · current_correction · last_offset …
+        // ref_id 4 · ip_addr 20 · stratum 2 · leap 2 · ref_time (12) · current_correction · last_offset
+        // · rms_offset · freq_ppm · resid_freq_ppm · skew_ppm · root_delay · root_dispersion
+        // · last_update_interval (Floats, 4 each)
         guard bytes.endIndex >= o + 76 else { return nil }
         referenceID = bigEndian(bytes, o)
         leapStatus = bigEndian(bytes, o + 26)
@@ -258,6 +270,11 @@ public struct TrackingReport: Sendable, Equatable {
         referenceTime = seconds + Double(nanoseconds) * 1e-9
         currentCorrection = ChronyFloat.decode(bigEndian(bytes, o + 40))
         lastOffset = ChronyFloat.decode(bigEndian(bytes, o + 44))
+        residualFrequencyPPM = ChronyFloat.decode(bigEndian(bytes, o + 56))
+        skewPPM = ChronyFloat.decode(bigEndian(bytes, o + 60))
+        rootDelay = ChronyFloat.decode(bigEndian(bytes, o + 64))
+        rootDispersion = ChronyFloat.decode(bigEndian(bytes, o + 68))
+        lastUpdateInterval = ChronyFloat.decode(bigEndian(bytes, o + 72))
     }
 
     public var referenceIDText: String { referenceIDString(referenceID) }
