@@ -29,6 +29,8 @@ package struct DaemonLedger {
         package fileprivate(set) var reset: DaemonSnapshot.Reset?
         package fileprivate(set) var resetFailures = 0
         package fileprivate(set) var chronyd: DaemonSnapshot.Chronyd?
+        /// What the segment last told applications (SegmentStatus's name).
+        package fileprivate(set) var applicationsTold: String?
     }
 
     /// What became of one sample interval.
@@ -119,6 +121,13 @@ package struct DaemonLedger {
         var reachable: Bool
         var state: String?
         var hasSample: Bool
+    }
+
+    /// The segment was written with `status`: a new one is published at once.
+    package mutating func told(applications status: String) {
+        guard status != record.applicationsTold else { return }
+        record.applicationsTold = status
+        changed = true
     }
 
     /// Published: what changed is out.
