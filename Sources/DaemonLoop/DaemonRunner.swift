@@ -110,7 +110,7 @@ public final class DaemonRunner {
             identities?.keep(core.confirmedIdentity, now: now)
             if let applications {
                 applications.pass(core: core, lookedAt: lastLookAt, now: now)
-                if let told = applications.written { ledger.told(applications: told.verdict.status.description) }
+                ledger.told(applications: applications.verdict.reason)
             }
             if publisher.isDue(now: now, changed: ledger.changed) { publish(now: now) }
             let deadline = min(

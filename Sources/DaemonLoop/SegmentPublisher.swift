@@ -60,8 +60,10 @@ final class SegmentPublisher {
         case .notOpenYet: "not opened yet"
         case .failing(let why), .otherWriter(let why): why
         }
+        // The verdict now (a change of status is written at once, so the
+        // file says the same unless it cannot be written); the bound as written.
         let told = refresh.lastWritten
-        let shown = told?.verdict ?? verdict
+        let shown = verdict
         return .init(
             segment: file.path, problem: problem, status: shown.status.description, reason: shown.reason.rawValue,
             reasonText: shown.reason.explanation, boundNanoseconds: shown.claimsBound ? told?.boundNanoseconds : nil,

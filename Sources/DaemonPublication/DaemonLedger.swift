@@ -29,8 +29,8 @@ package struct DaemonLedger {
         package fileprivate(set) var reset: DaemonSnapshot.Reset?
         package fileprivate(set) var resetFailures = 0
         package fileprivate(set) var chronyd: DaemonSnapshot.Chronyd?
-        /// What the segment last told applications (SegmentStatus's name).
-        package fileprivate(set) var applicationsTold: String?
+        /// What the segment last told applications, and why.
+        package fileprivate(set) var applicationsTold: ClockBoundVerdict.Reason?
     }
 
     /// What became of one sample interval.
@@ -123,10 +123,11 @@ package struct DaemonLedger {
         var hasSample: Bool
     }
 
-    /// The segment was written with `status`: a new one is published at once.
-    package mutating func told(applications status: String) {
-        guard status != record.applicationsTold else { return }
-        record.applicationsTold = status
+    /// The segment was written for `reason` (which implies its status): a
+    /// new one is published at once.
+    package mutating func told(applications reason: ClockBoundVerdict.Reason) {
+        guard reason != record.applicationsTold else { return }
+        record.applicationsTold = reason
         changed = true
     }
 
