@@ -59,7 +59,10 @@ let package = Package(
             dependencies: ["ChronyProtocol", "ErrorNumbers", "VMClockSystem", .product(name: "SystemPackage", package: "swift-system")]),
         .target(
             name: "DaemonPublication",
-            dependencies: ["DaemonCore", "ChronyProtocol", "ClockBoundProtocol", "VMClockAccess", "VMClockSystem", "CVMClockCounter"]),
+            dependencies: [
+                "DaemonCore", "ChronyProtocol", "ClockBoundProtocol", "VMClockAccess", "VMClockSystem", "CVMClockCounter",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]),
         .target(
             name: "DaemonLoop",
             dependencies: [
@@ -181,6 +184,17 @@ let package = Package(
                 "VMClockPage", "VMClockAccess", "VMClockSimulation", "VMClockSystem", "ErrorNumbers", "ChronyProtocol",
                 "ChronyClients", "vmclockd", "vmclock-sim", "PeerHarness",
                 "TestSupport",
+            ]),
+        // ClockBound's segment: its layout byte for byte against PROTOCOL.md, the file vmclockd
+        // writes (faults made for real: foreign files, a read-only mount, deletion, a second
+        // writer), the client math and the coarse clock. Linked with CAllocationCount, whose
+        // malloc then counts this thread's allocations (the whole test process's malloc goes
+        // through it, at the cost of a counter increment).
+        .testTarget(
+            name: "ClockBoundTests",
+            dependencies: [
+                "ClockBoundProtocol", "DaemonPublication", "VMClockAccess", "VMClockSystem", "CAllocationCount",
+                "PeerHarness",
             ]),
         // chronyd's two protocols (SOCK refclock, cmdmon), byte for byte and against a real chronyd.
         .testTarget(

@@ -34,9 +34,27 @@ public enum SystemClock {
 
     /// CLOCK_MONOTONIC in nanoseconds, for deadlines.
     @inline(__always)
-    public static func monotonicNanoseconds() -> Int64 {
+    public static func monotonicNanoseconds() -> Int64 { nanoseconds(CLOCK_MONOTONIC) }
+
+    /// CLOCK_MONOTONIC_COARSE in nanoseconds: the clock of ClockBound's
+    /// segment (as_of, void_after). Its clients read this clock and allow
+    /// as_of at most 1 µs ahead of theirs, so a writer stamping the finer
+    /// CLOCK_MONOTONIC would fail their reads now and then.
+    @inline(__always)
+    public static func monotonicCoarseNanoseconds() -> Int64 { nanoseconds(CLOCK_MONOTONIC_COARSE) }
+
+    /// How far CLOCK_MONOTONIC_COARSE may lag the instant it is read (one
+    /// kernel tick, 4 ms at HZ=250), read once.
+    public static let monotonicCoarseResolutionNanoseconds: Int64 = {
         var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
+        clock_getres(CLOCK_MONOTONIC_COARSE, &ts)  // cannot fail for this clock id
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }()
+
+    @inline(__always)
+    static func nanoseconds(_ clock: clockid_t) -> Int64 {
+        var ts = timespec()
+        clock_gettime(clock, &ts)
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 

@@ -95,7 +95,7 @@ public enum AtomicFile {
 
     /// "/run/vmclockd/status.json" → ("/run/vmclockd", "status.json");
     /// a bare name is in ".".
-    private static func split(_ path: String) -> (directory: String, name: String) {
+    package static func split(_ path: String) -> (directory: String, name: String) {
         guard let slash = path.lastIndex(of: "/") else { return (".", path) }
         let directory = slash == path.startIndex ? "/" : String(path[..<slash])
         return (directory, String(path[path.index(after: slash)...]))

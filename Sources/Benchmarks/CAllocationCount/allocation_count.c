@@ -31,9 +31,18 @@ __attribute__((constructor)) static void map_counter(void) {
     if (mapped != MAP_FAILED) counter = mapped;
 }
 
-static inline void count_one(void) { atomic_fetch_add_explicit(counter, 1, memory_order_relaxed); }
+// The calling thread's own count: a test linked with this file counts its
+// allocations while other tests of the same process run. initial-exec: the
+// thread's slot is found without a call that could itself allocate.
+static _Thread_local unsigned long long thread_count __attribute__((tls_model("initial-exec")));
+
+static inline void count_one(void) {
+    atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
+    thread_count++;
+}
 
 unsigned long long vmclockd_allocation_count(void) { return atomic_load(counter); }
+unsigned long long vmclockd_thread_allocation_count(void) { return thread_count; }
 
 void *malloc(size_t size) { count_one(); return __libc_malloc(size); }
 void *calloc(size_t count, size_t size) { count_one(); return __libc_calloc(count, size); }

@@ -78,6 +78,16 @@ static inline void vmclock_store_u64(void *address, uint64_t value) {
     __atomic_store_n((uint64_t *)address, value, __ATOMIC_RELAXED);
 }
 
+// ClockBound's segment (DaemonPublication): its version and generation are
+// u16 that clients load while the writer stores them.
+static inline uint16_t vmclock_load_acquire_u16(const void *address) {
+    return __atomic_load_n((const uint16_t *)address, __ATOMIC_ACQUIRE);
+}
+
+static inline void vmclock_store_u16(void *address, uint16_t value) {
+    __atomic_store_n((uint16_t *)address, value, __ATOMIC_RELAXED);
+}
+
 static inline void vmclock_cpu_relax(void) {
 #if defined(__x86_64__)
     __asm__ __volatile__("pause");
