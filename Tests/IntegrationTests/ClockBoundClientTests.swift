@@ -206,3 +206,67 @@ struct PyPIClockBoundClient {
         #expect(reads.allSatisfy { ($0.snapshot?.generation ?? 1) % 2 == 0 }, "an odd generation returned")
     }
 }
+
+/// `vmclockd wait` on the segment: it returns once the segment says
+/// synchronized (and, with --max-bound, the bound is within it), the
+/// segment rewritten in place under it.
+@Suite struct WaitOnSegment {
+    func waiting(_ dir: TemporaryDirectory, _ extra: [String] = []) throws -> (child: Child, output: String) {
+        let output = dir.path("wait.out")
+        let child = try Child(
+            name: "vmclockd wait",
+            arguments: [Products.vmclockd.path, "wait", "--config", "none", "--segment", dir.path("shm0"),
+                        "--status-file", dir.path("status.json"), "--device", dir.path("vmclock0"), "--timeout", "120"] + extra,
+            stdout: .file(output), stderr: .file(output))
+        return (child, output)
+    }
+
+    /// Still waiting after several of its polls (0.2 s each).
+    func stillWaiting(_ child: Child, _ output: String) {
+        for _ in 0..<5 {
+            #expect(!child.hasExited, "wait returned: \(readFile(output) ?? "")")
+            usleep(200_000)
+        }
+    }
+
+    @Test func returnsOnceTheSegmentSaysSynchronized() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try HandSegment(status: 0).write(to: dir.path("shm0"))
+        let (child, output) = try waiting(dir)
+        defer { _ = child.stop() }
+        stillWaiting(child, output)
+        try HandSegment(status: 3).write(to: dir.path("shm0"))
+        stillWaiting(child, output)
+        try HandSegment(status: 1, bound: 2_000).write(to: dir.path("shm0"))
+        try #require(eventually(within: 30) { child.hasExited }, "wait never returned: \(readFile(output) ?? "")")
+        #expect(child.exit == .status(0))
+        #expect(readFile(output)?.contains("the ClockBound segment says synchronized") == true, "\(readFile(output) ?? "")")
+    }
+
+    @Test func withMaxBoundWaitsForTheBoundToo() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try HandSegment(status: 1, bound: 5_000_000).write(to: dir.path("shm0"))
+        let (child, output) = try waiting(dir, ["--max-bound", "0.001"])
+        defer { _ = child.stop() }
+        stillWaiting(child, output)
+        try HandSegment(status: 1, bound: 100_000).write(to: dir.path("shm0"))
+        try #require(eventually(within: 30) { child.hasExited }, "wait never returned: \(readFile(output) ?? "")")
+        #expect(child.exit == .status(0), "\(readFile(output) ?? "")")
+        let refused = try runVMClockd(["wait", "--config", "none", "--segment", "none", "--max-bound", "0.001"])
+        #expect(refused.status == 64 && refused.stderr.contains("--max-bound"), "\(refused)")
+    }
+
+    @Test func timesOutSayingWhatTheSegmentSays() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try HandSegment(status: 1, bound: 5_000_000).write(to: dir.path("shm0"))
+        let common = ["wait", "--config", "none", "--segment", dir.path("shm0"), "--status-file", dir.path("status.json"), "--timeout", "0.3"]
+        let tooWide = try runVMClockd(common + ["--max-bound", "0.001"])
+        #expect(tooWide.status == 1 && tooWide.stdout.contains("above --max-bound"), "\(tooWide.stdout)")
+        try HandSegment(status: 0).write(to: dir.path("shm0"))
+        let unknown = try runVMClockd(common)
+        #expect(unknown.status == 1 && unknown.stdout.contains("segment: unknown"), "\(unknown.stdout)")
+    }
+}
