@@ -1,6 +1,7 @@
 import Foundation
 import PeerHarness
 import TestSupport
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -189,17 +190,21 @@ struct PyPIClockBoundClient {
         let client = try ClockBoundPythonClient(directory: dir.path(""))
         let path = dir.path("shm0")
         try HandSegment(status: 0).write(to: path)
+        // Rewrites every 50 ms until the reads are done, however long the
+        // client takes to start.
+        let done = Atomic<Bool>(false)
         let writer = Thread {
             var generation: UInt16 = 2
-            for _ in 0..<20 {
+            while !done.load(ordering: .relaxed) {
                 var segment = HandSegment(status: 1)
-                generation += 2
+                generation = generation >= 65_534 ? 2 : generation + 2
                 segment.generation = generation
                 try? segment.write(to: path)
                 usleep(50_000)
             }
         }
         writer.start()
+        defer { done.store(true, ordering: .relaxed) }
         let reads = try client.read(path, forSeconds: 2)
         let generations = Set(reads.compactMap { $0.snapshot?.generation })
         #expect(generations.count > 1, "one generation seen in \(reads.count) reads")

@@ -49,12 +49,16 @@ public struct ClockBoundPythonClient {
     public let root: String
     private let scriptPath: String
 
+    /// The driver script, in the repository.
+    public static let driverPath = Products.repository.appendingPathComponent("Tests/clockbound-driver/clockbound-read.py").path
+
     /// `directory` (absolute) holds the segments this client reads; the
-    /// driver script is written there.
+    /// driver script is copied there (the root sees only that directory).
     public init(directory: String, root: String = ChronyProcess.trixieRoot) throws {
         (self.directory, self.root) = (directory, root)
-        scriptPath = directory + "/clockbound-driver.py"
-        try writeFile(scriptPath, ClockBoundPythonDriver.script)
+        scriptPath = directory + "/clockbound-read.py"
+        guard let script = readFile(Self.driverPath) else { throw Failure(description: "cannot read \(Self.driverPath)") }
+        try writeFile(scriptPath, script)
     }
 
     /// `reads` reads of `segment` (a path inside `directory`).
