@@ -58,15 +58,6 @@ public enum SystemClock {
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
-    /// CLOCK_MONOTONIC_COARSE in nanoseconds: the clock ClockBound's
-    /// segment stamps `as_of` and `void_after` with, and its clients read.
-    @inline(__always)
-    public static func monotonicCoarseNanoseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
-
     @inline(__always)
     static func read(_ clock: clockid_t) -> Timestamp {
         var ts = timespec()
