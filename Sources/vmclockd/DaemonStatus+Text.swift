@@ -20,6 +20,7 @@ extension DaemonStatus {
         if s.hostSteps > 0 { lines.append(row("  host steps", "\(s.hostSteps) beyond the host's own bounds (each reset chronyd)")) }
         lines.append(row("  last reset", resetText(s)))
         lines.append(row("  chronyd", chronydText(s)))
+        if let a = s.applications { lines.append(row("  applications", applicationsText(a))) }
         lines.append(row("  notifications", s.notificationsInUse ? "in use (the device wakes the daemon)" : "not in use (looks on a timer)"))
         lines.append(row("  maintenance", s.maintenance.isEmpty ? "none announced" : s.maintenance.joined(separator: ", ")))
         lines.append(row("  published", "\(seconds(age(s.published))) ago"))
@@ -33,6 +34,14 @@ extension DaemonStatus {
             return asked + ": NOT acknowledged yet" + (s.resetFailures > 0 ? " (\(s.resetFailures) failed attempts)" : "")
         }
         return asked + ": acknowledged at \(when(acknowledged))"
+    }
+
+    /// What ClockBound's segment tells applications: "synchronized ±12 µs
+    /// (measured …), /run/clockbound/shm0".
+    private func applicationsText(_ a: DaemonSnapshot.Applications) -> String {
+        let bound = a.boundNanoseconds.map { " ±\($0) ns" } ?? ""
+        let problem = a.problem.map { "; not written: \($0)" } ?? ""
+        return "\(a.status)\(bound) (\(a.reason): \(a.reasonText)), \(a.segment)\(problem)"
     }
 
     private func chronydText(_ s: DaemonSnapshot) -> String {
