@@ -113,8 +113,9 @@ public final class DaemonRunner {
                 ledger.told(applications: applications.verdict.reason)
             }
             if publisher.isDue(now: now, changed: ledger.changed) { publish(now: now) }
+            // Pairs: min of four or more takes a variadic array, allocated on every pass.
             let deadline = min(
-                schedule.nextLook, chrony.deadline(wants) ?? .max, publisher.deadline ?? .max, applications?.deadline ?? .max)
+                min(schedule.nextLook, chrony.deadline(wants) ?? .max), min(publisher.deadline ?? .max, applications?.deadline ?? .max))
             let ready = waiting.wait(
                 control: chrony.descriptor, device: reader.notifications.descriptor, until: deadline, signals: &signals)
             if let stop = handleSignals() { return stopping(stop) }
