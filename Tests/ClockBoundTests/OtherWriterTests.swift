@@ -69,6 +69,23 @@ import Testing
         #expect(F.generation(path) == 10)
     }
 
+    /// AWS's writer re-creates its segment by truncating it: a store into
+    /// the mapping past the file's end would raise SIGBUS. vmclockd stops,
+    /// and 5 s on finds an empty file it makes its own again.
+    @Test func aFileCutShortUnderTheWriterIsNeverTouchedThroughTheMapping() throws {
+        let dir = try SegmentDirectory()
+        let path = dir.path("shm0")
+        let file = ClockBoundSegmentFile(path: path) { _, _, _ in }
+        #expect(file.write(F.body, now: 0))
+        try #require(truncate(path, 40) == 0)
+        #expect(!file.write(F.body, now: F.second))
+        #expect(file.condition.isOtherWriter && file.condition.message?.contains("cut short") == true)
+        #expect(F.bytes(path)?.count == 40)
+        try #require(truncate(path, 0) == 0)
+        #expect(file.write(F.body, now: 6 * F.second))
+        #expect(F.bytes(path) == SegmentLayoutTests.expected)
+    }
+
     /// A writer that died mid-write leaves the generation odd: once it
     /// stayed so through a check, vmclockd finishes that write with its own.
     @Test func aWriterThatDiedMidWriteIsTakenOver() throws {
