@@ -17,10 +17,8 @@ import Testing
     }
 
     @Test func aRawWriterStopsVMClockdUntilItHasBeenQuietFiveSeconds() throws {
-        let dir = try SegmentDirectory()
-        let path = dir.path("shm0")
-        let reports = Reports()
-        let file = ClockBoundSegmentFile(path: path, report: reports.sink)
+        let rig = try SegmentRig()
+        let (path, file, reports) = (rig.path, rig.file, rig.reports)
         #expect(file.write(F.body, now: 0))
         try Self.otherWrites(path, generation: 4)
         let theirs = F.bytes(path)
@@ -49,9 +47,8 @@ import Testing
     /// generation moved yields; the other goes on, and the first takes the
     /// segment back once the second has stopped.
     @Test func aSecondWriterOnTheSamePathMakesTheFirstYield() throws {
-        let dir = try SegmentDirectory()
-        let path = dir.path("shm0")
-        let first = ClockBoundSegmentFile(path: path) { _, _, _ in }
+        let rig = try SegmentRig()
+        let (path, first) = (rig.path, rig.file)
         let second = ClockBoundSegmentFile(path: path) { _, _, _ in }
         #expect(first.write(F.body, now: 0))
         #expect(second.write(F.body, now: 0))
@@ -73,9 +70,8 @@ import Testing
     /// the mapping past the file's end would raise SIGBUS. vmclockd stops,
     /// and 5 s on finds an empty file it makes its own again.
     @Test func aFileCutShortUnderTheWriterIsNeverTouchedThroughTheMapping() throws {
-        let dir = try SegmentDirectory()
-        let path = dir.path("shm0")
-        let file = ClockBoundSegmentFile(path: path) { _, _, _ in }
+        let rig = try SegmentRig()
+        let (path, file) = (rig.path, rig.file)
         #expect(file.write(F.body, now: 0))
         try #require(truncate(path, 40) == 0)
         #expect(!file.write(F.body, now: F.second))
@@ -89,9 +85,8 @@ import Testing
     /// A writer that died mid-write leaves the generation odd: once it
     /// stayed so through a check, vmclockd finishes that write with its own.
     @Test func aWriterThatDiedMidWriteIsTakenOver() throws {
-        let dir = try SegmentDirectory()
-        let path = dir.path("shm0")
-        let file = ClockBoundSegmentFile(path: path) { _, _, _ in }
+        let rig = try SegmentRig()
+        let (path, file) = (rig.path, rig.file)
         #expect(file.write(F.body, now: 0))
         try Self.otherWrites(path, generation: 5)
         #expect(!file.write(F.body, now: F.second))
