@@ -107,7 +107,7 @@ import Testing
     /// A read-only file system (a read-only bind mount of a private
     /// directory): neither a new segment nor a previous run's can be written.
     @Test(
-        .enabled(if: mayBindMount, "skipped: this process cannot bind-mount (root with CAP_SYS_ADMIN) to make a read-only file system"),
+        .enabled(if: mayBindMount, "this process cannot bind-mount (root with CAP_SYS_ADMIN) to make a read-only file system"),
         arguments: [false, true])
     func aReadOnlyFileSystemIsReported(previousRun: Bool) throws {
         let rig = try SegmentRig(at: "mounted/shm0")
