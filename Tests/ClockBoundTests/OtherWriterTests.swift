@@ -34,6 +34,7 @@ import Testing
         // Still writing at the check 5 s on: another 5 s.
         try Self.otherWrites(path, generation: 6)
         #expect(!file.write(F.body, now: 6 * F.second))
+        #expect(reports.current("clockbound-segment-other-writer")?.contains("from 4 to 6") == true)
         #expect(!file.write(F.body, now: 10 * F.second))
         #expect(F.generation(path) == 6)
         // Quiet from 6 s to 11 s: vmclockd writes again, after their generation.
