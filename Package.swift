@@ -13,7 +13,7 @@ import PackageDescription
 //                    files, process identity), Foundation-free
 //   VMClockAccess    the device: mmap/pread, seqlock snapshots, cross-timestamps
 //   ChronyClients    chronyd's sockets: SOCK refclock, command channel
-//   DaemonPublication  what the daemon publishes: status.json, metrics
+//   DaemonPublication  what the daemon publishes: status.json, metrics, ClockBound's segment file
 //   DaemonLoop       the I/O loop that feeds DaemonCore and carries out its decisions
 //   CSystemd, VMClockService  systemd: readiness, watchdog, status, journal
 //   VMClockSimulation  the page writer behind vmclock-sim
