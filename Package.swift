@@ -11,7 +11,8 @@ import PackageDescription
 //   CVMClockCounter  tiny C: CPU counter reads and memory barriers
 //   VMClockSystem    OS helpers and codecs shared by CLI, daemon and fuzzers (JSON, atomic
 //                    files, process identity), Foundation-free
-//   VMClockAccess    the device: mmap/pread, seqlock snapshots, cross-timestamps
+//   VMClockAccess    the device: mmap/pread, seqlock snapshots, cross-timestamps; the
+//                    ClockBound segment's reader (as its clients read it)
 //   ChronyClients    chronyd's sockets: SOCK refclock, command channel
 //   DaemonPublication  what the daemon publishes: status.json, metrics, ClockBound's segment file
 //   DaemonLoop       the I/O loop that feeds DaemonCore and carries out its decisions
@@ -51,7 +52,7 @@ let package = Package(
         .target(
             name: "VMClockAccess",
             dependencies: [
-                "VMClockPage", "CVMClockCounter", "VMClockSystem",
+                "VMClockPage", "ClockBoundProtocol", "CVMClockCounter", "VMClockSystem",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
         .target(
@@ -88,8 +89,8 @@ let package = Package(
         .executableTarget(
             name: "vmclockd",
             dependencies: [
-                "VMClockPage", "VMClockAccess", "VMClockSystem", "DaemonCore", "DaemonPublication", "DaemonLoop",
-                "VMClockService",
+                "VMClockPage", "VMClockAccess", "VMClockSystem", "ClockBoundProtocol", "DaemonCore", "DaemonPublication",
+                "DaemonLoop", "VMClockService",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]),
@@ -106,7 +107,7 @@ let package = Package(
         // The process harness of IntegrationTests and vmclockd-daemon-bench: vmclockd, vmclock-sim
         // and a private chronyd as child processes, stopped by pid. Never shipped.
         // Also the blocking chronyd client (ControlClient) tests and benchmarks ask chronyd with.
-        .target(name: "PeerHarness", dependencies: ["ChronyClients", "ChronyProtocol"], path: "Sources/Harness/PeerHarness"),
+        .target(name: "PeerHarness", dependencies: ["ChronyClients", "ChronyProtocol", "VMClockSystem"], path: "Sources/Harness/PeerHarness"),
         // Fails open/pread/mmap of one path on command, preloaded into the daemon by
         // IntegrationTests' TransientFaults (LD_PRELOAD, from the product beside the tests); no
         // target depends on it, as it replaces libc's open(). Never shipped.

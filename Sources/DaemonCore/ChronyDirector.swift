@@ -13,14 +13,23 @@ public struct ChronyDirector: Sendable {
         public var resetOwed: Int?
         public var selectable: Bool
         public var trackingReport: Bool
+        /// Ask for chronyd's tracking report once a second anyway: what
+        /// applications are told depends on it (ClockBound's segment).
+        public var steadyTracking: Bool
         /// Ask chronyd about VMCK once a second (never while a reset is owed:
         /// the answer would describe the old host).
         public var sourceReport: Bool
-        public init(resetOwed: Int?, selectable: Bool, trackingReport: Bool, sourceReport: Bool = false) {
+        public init(resetOwed: Int?, selectable: Bool, trackingReport: Bool, steadyTracking: Bool = false, sourceReport: Bool = false) {
             self.resetOwed = resetOwed
             self.selectable = selectable
             self.trackingReport = trackingReport
+            self.steadyTracking = steadyTracking
             self.sourceReport = sourceReport
+        }
+
+        /// Between two tracking reports, if any are wanted.
+        var trackingEvery: Int64? {
+            trackingReport ? ChronyDirector.trackingEveryNanoseconds : steadyTracking ? ChronyDirector.steadyTrackingEveryNanoseconds : nil
         }
 
         var asksVMCK: Bool { sourceReport && resetOwed == nil }
@@ -31,6 +40,7 @@ public struct ChronyDirector: Sendable {
     /// Backoff for a request that must succeed: 100 ms, doubling to 5 s.
     static let retry = Backoff(first: firstRetryNanoseconds, limit: retryLimitNanoseconds)
     static let trackingEveryNanoseconds: Int64 = 250_000_000
+    static let steadyTrackingEveryNanoseconds: Int64 = 1_000_000_000
     public static let vmckEveryNanoseconds: Int64 = 1_000_000_000
 
     let refid: String
@@ -43,7 +53,8 @@ public struct ChronyDirector: Sendable {
     private var appliedSelectable: Bool?
     public private(set) var selectionSupported: Bool?
     private var queued: [ControlCommand] = []
-    private var nextTracking: Int64 = 0
+    /// When the last tracking report was asked (monotonic), if ever.
+    private var lastTracking: Int64?
     private var vmck: VMCKQuery
 
     public init(refid: String = DaemonConfiguration.refid) {
@@ -69,8 +80,8 @@ public struct ChronyDirector: Sendable {
             return send(.selectOptions(refid: refid, noselect: !wants.selectable), resetFor: nil, now)
         }
         if !queued.isEmpty, wants.resetOwed == nil || queued[0] == .reselect { return send(queued.removeFirst(), resetFor: nil, now) }
-        if wants.trackingReport, now >= nextTracking {
-            nextTracking = now + Self.trackingEveryNanoseconds
+        if let every = wants.trackingEvery, now >= (lastTracking.map { $0 &+ every } ?? .min) {
+            lastTracking = now
             return send(.tracking, resetFor: nil, now)
         }
         if wants.asksVMCK, let command = vmck.next(now: now) { return send(command, resetFor: nil, now) }
@@ -139,7 +150,7 @@ public struct ChronyDirector: Sendable {
             selection.failed(now: now)
             return .selectionFailed(failure)
         case (.tracking, .replied(_, let reply)):
-            return reply.tracking.map { .tracking($0) }
+            return reply.tracking.map { .tracking($0, askedAt: sentAt) }
         case (_, .replied):
             return .done(command)
         case (_, .failed(_, let failure)):

@@ -15,7 +15,8 @@ public enum ChronydAnswer: Equatable, Sendable {
     case selectionFailed(ControlFailure)
     case failed(ControlCommand, ControlFailure)
     case done(ControlCommand)
-    case tracking(TrackingReport)
+    /// chronyd's tracking report, asked at `askedAt` (monotonic ns).
+    case tracking(TrackingReport, askedAt: Int64)
     /// What chronyd says of VMCK (nil: it has no such refclock), from the
     /// request sent at `askedAt` (monotonic ns).
     case vmckSource(SourceReport?, askedAt: Int64)

@@ -1,3 +1,4 @@
+import ClockBoundProtocol
 import VMClockPage
 
 /// Everything `vmclockd run` is told, with the defaults an operator gets.
@@ -45,6 +46,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Prometheus text exposition for node_exporter's textfile collector
     /// (replaced atomically; nil: not written).
     public var metricsFilePath: String? = "/run/vmclockd/vmclockd.prom"
+    /// ClockBound's shared-memory segment, where applications' ClockBound
+    /// clients read a bound on the clock's error (nil: not written).
+    public var clockBoundSegmentPath: String? = SegmentLayout.defaultPath
     /// Seconds between rewrites of both files when nothing a reader acts on
     /// has changed (changes are published at once). Node_exporter is scraped
     /// every 15 s or more; a rewrite a second cost over a third of the idle

@@ -29,6 +29,11 @@ public final class DaemonRunner {
     /// Where the counter is the TSC: whether the kernel still trusts it.
     private let tsc: KernelTSCWatch?
     private let publisher: StatePublisher
+    /// ClockBound's segment: what applications are told (nil: not written).
+    private let applications: SegmentPublisher?
+    /// When the page was last looked at (monotonic): the instant a
+    /// measured bound holds at.
+    private var lastLookAt: Int64 = 0
     /// What the daemon did, each event counted once, here.
     private var ledger: DaemonLedger
     private let process = ProcessIdentity.current()
@@ -63,6 +68,7 @@ public final class DaemonRunner {
         publisher = StatePublisher(configuration: configuration) { what, problem, now in
             if let problem { log.rateLimited("publish-\(what)", now: now, .warning, problem) } else { log.cleared("publish-\(what)") }
         }
+        applications = SegmentPublisher(configuration: configuration, log: log)
         tsc = Counter.native == .x86TSC ? configuration.clocksourceListPath.map(KernelTSCWatch.init) : nil
         ledger = DaemonLedger(started: .at())
         log.metadata = { [unowned self] in metadata() }
@@ -91,6 +97,7 @@ public final class DaemonRunner {
             let now = SystemClock.monotonicNanoseconds()
             if schedule.isDue(now) || reader.notifications.updated {
                 look(sampleDue: schedule.begin(now), now: now)
+                lastLookAt = now
                 schedule.end(now, pace: pace)
                 onLook?(Looked(state: core.state, disruptionMarker: core.identity?.disruptionMarker,
                                deviceIsOpen: reader.deviceIsOpen, ledger: ledger.record))
@@ -101,8 +108,13 @@ public final class DaemonRunner {
             }
             chrony.drive(wants, now: now, learn(_:now:))
             identities?.keep(core.confirmedIdentity, now: now)
+            if let applications {
+                applications.pass(core: core, lookedAt: lastLookAt, now: now)
+                ledger.told(applications: applications.verdict.reason)
+            }
             if publisher.isDue(now: now, changed: ledger.changed) { publish(now: now) }
-            let deadline = min(schedule.nextLook, chrony.deadline(wants) ?? .max, publisher.deadline ?? .max)
+            let deadline = min(
+                schedule.nextLook, chrony.deadline(wants) ?? .max, publisher.deadline ?? .max, applications?.deadline ?? .max)
             let ready = waiting.wait(
                 control: chrony.descriptor, device: reader.notifications.descriptor, until: deadline, signals: &signals)
             if let stop = handleSignals() { return stopping(stop) }
@@ -141,6 +153,7 @@ public final class DaemonRunner {
             switch effect {
             case .log(let event):
                 ledger.note(event, resetNumber: core.resetsAsked, at: .at())
+                applications?.noticed(event)
                 log.log(event.isWarning ? .warning : .notice, describe(event), metadata: JournalFields.messageID(event.messageID))
             case .makeStep(let correction):
                 log.log(.notice, "asking chronyd to step the clock: \(correction) s still to correct after the disruption")
@@ -167,7 +180,7 @@ public final class DaemonRunner {
 
     private var wants: ChronyDirector.Wants {
         .init(resetOwed: core.resetOwed, selectable: core.wantsSelectable && flowing, trackingReport: core.wantsTracking,
-              sourceReport: core.resetOwed == nil)
+              steadyTracking: applications != nil, sourceReport: core.resetOwed == nil)
     }
 
     /// chronyd's answer, had at `now`: what the state machine and the
@@ -177,14 +190,19 @@ public final class DaemonRunner {
         case .resetAcknowledged(_, let disruption, _):
             core.resetAcknowledged(disruption: disruption)
             ledger.resetAcknowledged(disruption: disruption, at: .at())
+            applications?.resetAcknowledged(at: now)
         case .resetFailed: ledger.resetFailed()
-        case .tracking(let tracking):
+        case .tracking(let tracking, let askedAt):
             // A reference time that is no Int64 (a reply's ref_time past
             // 2^63 s) says nothing of its age: nothing learnt, and no trap.
             guard let seconds = Int64(exactly: tracking.referenceTime.rounded(.down)) else { break }
-            let age = SystemClock.realtime().seconds(since: Timestamp(seconds: seconds, nanoseconds: 0))
+            let fraction = tracking.referenceTime - Double(seconds)
+            let age = SystemClock.realtime().seconds(since: Timestamp(seconds: seconds, nanoseconds: 0)) - fraction
+            let answeredAt = SystemClock.monotonicNanoseconds()
+            applications?.chronyd(tracking, askedAt: askedAt, now: answeredAt,
+                                  referenceAgeNanoseconds: Int64(exactly: (age * 1e9).rounded(.down)) ?? 0)
             perform(core.tracking(correctionSeconds: tracking.currentCorrection, referenceAgeSeconds: age,
-                                  synchronised: tracking.isSynchronised, now: SystemClock.monotonicNanoseconds()))
+                                  synchronised: tracking.isSynchronised, now: answeredAt))
         default: break
         }
         if let view = ChronydView(answer, now: now) { ledger.chronyd(.init(view)) }
@@ -208,7 +226,8 @@ public final class DaemonRunner {
     private func publish(now: Int64) {
         publisher.publish(
             .taken(now: now, core: core, configuration: configuration, ledger: ledger.record,
-                   notificationsInUse: reader.notifications.isInUse, process: process),
+                   notificationsInUse: reader.notifications.isInUse, process: process,
+                   applications: applications?.published),
             now: now)
         ledger.published()
     }
@@ -216,6 +235,7 @@ public final class DaemonRunner {
     /// The loop ends: the published files go, so none claims a running daemon.
     private func stopping(_ stop: Stop) -> Stop {
         publisher.withdraw()
+        applications?.withdraw()
         return stop
     }
 

@@ -29,6 +29,8 @@ package struct DaemonLedger {
         package fileprivate(set) var reset: DaemonSnapshot.Reset?
         package fileprivate(set) var resetFailures = 0
         package fileprivate(set) var chronyd: DaemonSnapshot.Chronyd?
+        /// What the segment last told applications, and why.
+        package fileprivate(set) var applicationsTold: ClockBoundVerdict.Reason?
     }
 
     /// What became of one sample interval.
@@ -119,6 +121,14 @@ package struct DaemonLedger {
         var reachable: Bool
         var state: String?
         var hasSample: Bool
+    }
+
+    /// The segment was written for `reason` (which implies its status): a
+    /// new one is published at once.
+    package mutating func told(applications reason: ClockBoundVerdict.Reason) {
+        guard reason != record.applicationsTold else { return }
+        record.applicationsTold = reason
+        changed = true
     }
 
     /// Published: what changed is out.

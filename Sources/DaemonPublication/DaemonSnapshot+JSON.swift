@@ -18,6 +18,7 @@ extension DaemonSnapshot {
             "reset": reset?.json ?? .null, "reset_failures": .from(resetFailures), "host_steps": .from(hostSteps),
             "chronyd": chronyd?.json ?? .null, "notifications_in_use": .bool(notificationsInUse),
             "maintenance": .array(maintenance.map(JSONValue.string)), "looks": .from(looks),
+            "clockbound": applications?.json ?? .null,
         ])
     }
 
@@ -54,6 +55,28 @@ extension DaemonSnapshot {
         notificationsInUse = try o.bool("notifications_in_use")
         maintenance = try o.strings("maintenance")
         looks = try o.integer("looks")
+        // Added to schema 2 with the segment: absent from older files.
+        applications = try o.optionalObject("clockbound").map { (r) throws(JSONValue.Mismatch) in try Applications(r) }
+    }
+}
+
+extension DaemonSnapshot.Applications {
+    var json: JSONValue {
+        .object([
+            "segment": .string(segment), "problem": .from(problem), "status": .string(status), "reason": .string(reason),
+            "reason_text": .string(reasonText), "bound_ns": .exact(boundNanoseconds), "max_drift_ppb": .from(maxDriftPPB),
+            "written": writtenAt?.json ?? .null,
+        ])
+    }
+    init(_ r: JSONValue.Reader) throws(JSONValue.Mismatch) {
+        segment = try r.string("segment")
+        problem = try r.optionalString("problem")
+        status = try r.string("status")
+        reason = try r.string("reason")
+        reasonText = try r.string("reason_text")
+        boundNanoseconds = try r.optionalInteger("bound_ns")
+        maxDriftPPB = try r.integer("max_drift_ppb")
+        writtenAt = try r.optionalObject("written").map { (m) throws(JSONValue.Mismatch) in try .init(m) }
     }
 }
 

@@ -1,3 +1,4 @@
+import ClockBoundProtocol
 import DaemonCore
 import VMClockSystem
 
@@ -19,6 +20,7 @@ extension DaemonSnapshot {
         disruptionMetrics(&out)
         sampleMetrics(&out)
         chronydMetrics(&out)
+        applicationMetrics(&out)
         out.family("vmclockd_notifications_in_use", .gauge, "1 if the daemon waits on the device's update notifications, 0 if it looks on a timer.")
         out.sample("vmclockd_notifications_in_use", notificationsInUse ? 1 : 0)
         out.family("vmclockd_maintenance_announced", .gauge, "1 while the page announces host maintenance (a disruption to come).")
@@ -28,6 +30,21 @@ extension DaemonSnapshot {
         out.family("vmclockd_looks_total", .counter, "Looks at the vmclock page.")
         out.sample("vmclockd_looks_total", Double(looks))
         return out.text
+    }
+
+    /// Only while the segment is on: no series for a feature switched off.
+    private func applicationMetrics(_ out: inout MetricsWriter) {
+        guard let applications else { return }
+        out.family("vmclockd_clockbound_status", .gauge, "1 for what ClockBound's segment tells applications (unknown, synchronized, free-running, disrupted), 0 for the others.")
+        for status in SegmentStatus.allCases {
+            out.sample("vmclockd_clockbound_status", ("status", status.description), applications.status == status.description ? 1 : 0)
+        }
+        out.family("vmclockd_clockbound_segment_writing", .gauge, "1 while the segment file is written, 0 while it cannot be (the log says why).")
+        out.sample("vmclockd_clockbound_segment_writing", applications.problem == nil ? 1 : 0)
+        if let bound = applications.boundNanoseconds {
+            out.family("vmclockd_clockbound_bound_seconds", .gauge, "The bound on the clock's error last written to the segment (while it claims one).")
+            out.sample("vmclockd_clockbound_bound_seconds", seconds(bound))
+        }
     }
 
     private func disruptionMetrics(_ out: inout MetricsWriter) {

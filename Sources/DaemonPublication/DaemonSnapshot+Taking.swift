@@ -11,7 +11,7 @@ extension DaemonSnapshot {
     /// over: the state machine and the ledger.
     package static func taken(
         now: Int64, core: DaemonCore, configuration: DaemonConfiguration, ledger: DaemonLedger.Record,
-        notificationsInUse: Bool, process: ProcessIdentity?
+        notificationsInUse: Bool, process: ProcessIdentity?, applications: Applications? = nil
     ) -> DaemonSnapshot {
         let state = core.state
         var snapshot = DaemonSnapshot(
@@ -31,6 +31,7 @@ extension DaemonSnapshot {
         snapshot.hostSteps = ledger.hostSteps
         snapshot.chronyd = ledger.chronyd
         snapshot.looks = ledger.looks
+        snapshot.applications = applications
         return snapshot
     }
 }

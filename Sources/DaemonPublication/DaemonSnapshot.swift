@@ -90,6 +90,35 @@ public struct DaemonSnapshot: Equatable, Sendable {
         }
     }
 
+    /// What ClockBound's segment tells applications, as last written.
+    public struct Applications: Equatable, Sendable {
+        public var segment: String
+        /// The file is being written; nil: it is, otherwise why not.
+        public var problem: String?
+        /// SegmentStatus's name, and ClockBoundVerdict.Reason's.
+        public var status: String
+        public var reason: String
+        public var reasonText: String
+        /// The bound written, where the status claims one.
+        public var boundNanoseconds: Int64?
+        public var maxDriftPPB: UInt32
+        public var writtenAt: Moment?
+
+        public init(
+            segment: String, problem: String?, status: String, reason: String, reasonText: String,
+            boundNanoseconds: Int64?, maxDriftPPB: UInt32, writtenAt: Moment?
+        ) {
+            self.segment = segment
+            self.problem = problem
+            self.status = status
+            self.reason = reason
+            self.reasonText = reasonText
+            self.boundNanoseconds = boundNanoseconds
+            self.maxDriftPPB = maxDriftPPB
+            self.writtenAt = writtenAt
+        }
+    }
+
     public var pid: Int32
     /// The process's start (/proc/PID/stat, clock ticks since boot): with
     /// the pid, tells a live daemon from a reused pid after a crash.
@@ -114,6 +143,8 @@ public struct DaemonSnapshot: Equatable, Sendable {
     /// Steps of the host's time beyond its own bounds under one marker.
     public var hostSteps = 0
     public var chronyd: Chronyd?
+    /// nil: the segment is off (`clockbound-segment none`).
+    public var applications: Applications?
     /// The device delivers update notifications and the loop waits on them.
     public var notificationsInUse: Bool
     /// The page's maintenance flags raised: disruption_soon, disruption_imminent.

@@ -67,6 +67,8 @@ struct DaemonOptions {
                  default: defaults.statusFilePath) { $0.configuration.statusFilePath = $1 },
             file("metrics-file", "Where to write Prometheus metrics for node_exporter's textfile collector ('none': nowhere).",
                  default: defaults.metricsFilePath) { $0.configuration.metricsFilePath = $1 },
+            file("clockbound-segment", "Where to write ClockBound's shared-memory segment, read by applications' ClockBound clients ('none': nowhere).",
+                 default: defaults.clockBoundSegmentPath) { $0.configuration.clockBoundSegmentPath = $1 },
             number("publish-interval", .from(1, to: 3600, seconds),
                    "Seconds between rewrites of the status and metrics files while nothing but counts and the last sample change (a change of state, a disruption, a reset's acknowledgement or chronyd taking or dropping VMCK is published at once); at least --interval.",
                    \.configuration.publishInterval),

@@ -8,6 +8,7 @@ let commands: [(summary: CommandSummary, main: (ArraySlice<String>) -> Int32)] =
     (StatusCommand.summary, StatusCommand.main),
     (ChronyConfigCommand.summary, ChronyConfigCommand.main),
     (WaitCommand.summary, WaitCommand.main),
+    (NowCommand.summary, NowCommand.main),
     (ConfigTemplateCommand.summary, ConfigTemplateCommand.main),
 ]
 

@@ -273,9 +273,16 @@ extension LiveDevice {
             let rig = try Rig(page: ["counter_id=invalid"], chronyd: .none, relay: false, interval: 0.25)
             defer { rig.stop() }
             try #require(published(rig) { $0.state?.state == "disruption-only" } != nil, "\(rig.report)")
-            let first = try runVMClockd(["wait", "--timeout", "5", "--status-file", rig.daemon.statusFilePath])
+            let first = try runVMClockd(["wait", "--timeout", "5", "--segment", "none", "--status-file", rig.daemon.statusFilePath])
             #expect(first.status == 2, "\(first)")
             #expect(first.stdout.contains("no clock data") && first.stdout.contains("chronyc waitsync"), "\(first.stdout)")
+            // With a segment, chronyd's bound there says when the clock is good: wait waits for it.
+            let segment = ["--segment", rig.dir.path("shm0"), "--status-file", rig.daemon.statusFilePath]
+            let noSegmentYet = try runVMClockd(["wait", "--timeout", "1"] + segment)
+            #expect(noSegmentYet.status == 1 && noSegmentYet.stdout.contains("No such file"), "\(noSegmentYet)")
+            try HandSegment(status: 1).write(to: rig.dir.path("shm0"))
+            let synchronized = try runVMClockd(["wait", "--timeout", "5"] + segment)
+            #expect(synchronized.status == 0 && synchronized.stdout.contains("segment says synchronized"), "\(synchronized)")
 
             // A disruption with no chronyd to acknowledge its reset: chronyd may
             // still hold what the old host taught it, so wait keeps waiting.

@@ -34,4 +34,21 @@ public enum ChronyReplyBytes {
     public static let original = float(coefficient: -5 << 15, exponent: 0)
     public static let latest = float(coefficient: -3 << 15, exponent: -10)
     public static let error = float(coefficient: 1 << 20, exponent: -7)
+
+    /// RPY_Tracking (76 bytes): ref_id · ip_addr (16 + family + _pad) ·
+    /// stratum · leap_status · ref_time (sec high, sec low, nsec) ·
+    /// current_correction · last_offset · rms_offset · freq_ppm ·
+    /// resid_freq_ppm · skew_ppm · root_delay · root_dispersion ·
+    /// last_update_interval (Floats).
+    public static func tracking(
+        referenceID: UInt32 = 0x564D_434B, leap: UInt16 = 0, referenceSeconds: UInt64, referenceNanoseconds: UInt32 = 0,
+        correction: [UInt8], residualFrequency: [UInt8] = float(coefficient: 0, exponent: 0), skew: [UInt8],
+        rootDelay: [UInt8], rootDispersion: [UInt8], updateInterval: [UInt8]
+    ) -> [UInt8] {
+        let zero = float(coefficient: 0, exponent: 0)
+        return be(referenceID) + [UInt8](repeating: 0, count: 20) + be(UInt16(0)) + be(leap)
+            + be(UInt32(truncatingIfNeeded: referenceSeconds >> 32)) + be(UInt32(truncatingIfNeeded: referenceSeconds))
+            + be(referenceNanoseconds) + correction + zero + zero + zero + residualFrequency + skew + rootDelay + rootDispersion
+            + updateInterval
+    }
 }

@@ -28,6 +28,8 @@ public struct PublishedState {
     public struct Reset { public var disruption: Int, requested: Int, acknowledged: Bool, acknowledgedAt: Int? }
     public struct VMCK { public var state: String, selected: Bool, offset: Int, measuredOffset: Int, error: Int }
     public struct Chronyd { public var unreachable: String?, vmck: VMCK? }
+    /// What the daemon says ClockBound's segment tells applications.
+    public struct ClockBound { public var status: String, reason: String, bound: Int?, problem: String? }
 
     public var pid, started, since, published, promise: Int
     public var state, device: String
@@ -43,6 +45,7 @@ public struct PublishedState {
     public var resetFailures: Int
     public var hostSteps: Int
     public var chronyd: Chronyd?
+    public var clockBound: ClockBound?
     public var looks: Int
     public var notificationsInUse: Bool?
 
@@ -83,6 +86,10 @@ public struct PublishedState {
                 VMCK(state: $0["state"] as? String ?? "?", selected: $0["selected"] as? Bool ?? false,
                      offset: int($0["offset_ns"]), measuredOffset: int($0["measured_offset_ns"]), error: int($0["error_ns"]))
             })
+        }
+        clockBound = object(o["clockbound"]).map {
+            ClockBound(status: $0["status"] as? String ?? "?", reason: $0["reason"] as? String ?? "?",
+                       bound: ($0["bound_ns"] as? String).flatMap { Int($0) }, problem: $0["problem"] as? String)
         }
         resetFailures = int(o["reset_failures"])
         hostSteps = int(o["host_steps"])

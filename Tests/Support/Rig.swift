@@ -37,7 +37,8 @@ public final class Rig {
     public init(
         page settings: [String] = [], chronyd mode: Chronyd, relay withRelay: Bool, interval: Double = 0.25,
         options: [String] = [], flavor: ChronyFlavor = .debian12, ownReplySocket: Bool = false,
-        daemonControlSocketName: String = "chronyd.sock", daemonPrefix: (_ pagePath: String) throws -> [String] = { _ in [] }
+        daemonControlSocketName: String = "chronyd.sock", daemonPrefix: (_ pagePath: String) throws -> [String] = { _ in [] },
+        chronydLines: [String] = []
     ) throws {
         self.flavor = flavor
         dir = try TemporaryDirectory()
@@ -48,7 +49,7 @@ public final class Rig {
         simulator = try SimulatorProcess(page: dir.path("vmclock0"), settings: settings)
         switch mode {
         case .noselect, .selectable:
-            chronyd = try ChronyProcess(directory: chronyDirectory, refclockOptions: refclockOptions, flavor: flavor)
+            chronyd = try ChronyProcess(directory: chronyDirectory, refclockOptions: refclockOptions, extraLines: chronydLines, flavor: flavor)
         case .none, .later: chronyd = nil
         }
         relay = withRelay ? try RecordingRelay(listeningAt: dir.path("relay.sock"), forwardingTo: mode == .none ? nil : chronyDirectory + "/vmclock.sock") : nil

@@ -22,16 +22,19 @@ struct DaemonBench: ParsableCommand {
               outcome   vmclockd run at its defaults feeding a selectable chronyd 4.3 (and 4.6 from a Debian 13 \
             root): start → synchronised, disruption with a 1 ms step → first sample and → chronyd synchronised \
             within 1 µs, hold → chronyd no longer selecting VMCK
+              applications  ClockBound's segment as a client reads it: the bound ÷ the true error in steady \
+            state beside ClockBound's chrony-derived formula, disruption → no longer Synchronized, and how long \
+            the formula claims less than the true error after a migration
 
             Needs root (chronyd binds its refclock socket as root), and vmclockd and vmclock-sim built in \
             release next to this binary. Never touches the system clock or the machine's own chronyd; \
             every process it starts is stopped by its pid. Raw data and logs stay in --work.
             """)
 
-    enum Phase: String, CaseIterable, ExpressibleByArgument { case accuracy, cost, reaction, outcome, soak }
+    enum Phase: String, CaseIterable, ExpressibleByArgument { case accuracy, cost, reaction, outcome, applications, soak }
 
-    @Option(parsing: .upToNextOption, help: "Phases to run (accuracy cost reaction outcome; soak only when named).")
-    var phases: [Phase] = [.accuracy, .cost, .reaction, .outcome]
+    @Option(parsing: .upToNextOption, help: "Phases to run (accuracy cost reaction outcome applications; soak only when named).")
+    var phases: [Phase] = [.accuracy, .cost, .reaction, .outcome, .applications]
 
     @Option(help: "Length of the soak phase, seconds, warm-up included (≥ 3600 for the full soak; 150 in CI).")
     var soakSeconds = 3700.0
@@ -71,6 +74,12 @@ struct DaemonBench: ParsableCommand {
 
     @Option(help: "Disruptions (with a 1 ms step) in the outcome phase, per chronyd.")
     var outcomeDisruptions = 50
+
+    @Option(help: "Disruptions (with a ±1 ms step) in the applications phase.")
+    var applicationDisruptions = 50
+
+    @Option(help: "Length of the applications phase's steady state, seconds.")
+    var applicationSeconds = 30.0
 
     @Option(help: "Holds in the outcome phase, per chronyd.")
     var holds = 10
@@ -121,6 +130,7 @@ struct DaemonBench: ParsableCommand {
                     try bench.cost(seconds: idleSeconds, stallSeconds: stallSeconds, packaged: packaged,
                                    allocationCounter: access(counter, R_OK) == 0 ? counter : nil)
                 case .reaction: try bench.reaction(count: disruptions)
+                case .applications: try bench.applications(count: applicationDisruptions, seconds: applicationSeconds)
                 case .soak:
                     try bench.soak(seconds: soakSeconds, seed: seed ?? UInt64(realtimeNanoseconds()) % 1_000_000_007)
                 case .outcome:

@@ -29,8 +29,10 @@ final class Bench {
     private let started = monotonicNanoseconds()
 
     /// `vmclockd run` with these options, its standard error (the log) to `log`.
+    /// Never the machine's /run/clockbound: the segment goes beside the log unless `options` say where.
     func startDaemon(_ options: [String], log: String) throws -> Child {
-        try Child(name: "vmclockd", arguments: [vmclockd, "run"] + options, stdout: .file(log), stderr: .file(log))
+        let segment = options.contains("--clockbound-segment") ? [] : ["--clockbound-segment", DaemonProcess.beside(log, "clockbound/shm0")]
+        return try Child(name: "vmclockd", arguments: [vmclockd, "run"] + options + segment, stdout: .file(log), stderr: .file(log))
     }
 
     /// Waits for the first datagram on `recorder`.

@@ -66,6 +66,14 @@ import Glibc
 //     kept in place until `chronyc -h PRIVATE -n -c sources` no longer shows
 //     VMCK selected ('*'), polled every 100 ms; a hold still selected after
 //     10 s is a violation.
+// (e) Applications are never told a bound smaller than the true error. At
+//     every pump (every 5–10 ms) the soak reads ClockBound's segment as a
+//     client that can read the device does (the segment, then its clocks,
+//     then the page's marker): where it says Synchronized or FreeRunning
+//     under the marker the page still carries, the bound grown to the
+//     reader's CLOCK_MONOTONIC_COARSE must be at least |the page's offset
+//     under that marker| (the simulator's truth: the system clock is that
+//     far from the page's time, and nothing here moves it).
 // Also: liveness (each fault gets its reaction and tracking resumes within
 // 20 s), the daemon never exits, datagrams are well-formed; at the end
 // VmRSS within 16 KiB (4 pages) of the baseline taken after warm-up (which
@@ -163,8 +171,37 @@ final class SoakRun {
 
     var elapsed: Double { Double(monotonicNanoseconds() - started) * 1e-9 }
 
+    /// (e): the page's offset under each marker the simulator acknowledged.
+    var truthByMarker: [UInt64: Int64] = [:]
+    var segmentReads: [Int32: Int] = [:]
+    var segmentUnmatched = 0
+    var segmentMargins: [Double] = []
+    var segmentPath: String { DaemonProcess.beside(log, "clockbound/shm0") }
+
+    /// (e) on one read of the segment.
+    func checkSegment() {
+        guard let read = SegmentRead.read(segmentPath) else { return }
+        let coarse = coarseNanoseconds()
+        guard let marker = pageMarker(sim.pagePath) else { return }
+        segmentReads[read.status, default: 0] += 1
+        guard read.status == SegmentRead.synchronized || read.status == SegmentRead.freeRunning, read.marker == marker,
+              coarse < read.voidAfterNanoseconds
+        else { return }
+        guard let truth = truthByMarker[marker] else {
+            segmentUnmatched += 1
+            return
+        }
+        let bound = read.bound(atCoarse: coarse)
+        if bound < truth.magnitude {
+            violation("e", "the segment says \(read.status == 1 ? "Synchronized" : "FreeRunning") within \(bound) ns; the true error is \(truth.magnitude) ns (marker \(marker))")
+        } else if segmentMargins.count < 1_000_000 {
+            segmentMargins.append(Double(bound) / Double(max(1, truth.magnitude)))
+        }
+    }
+
     /// Takes in new log lines and samples.
     func pump() throws {
+        checkSegment()
         try checkInterruption()
         if daemon.hasExited {
             violation("daemon", "vmclockd exited (\(daemon.exitDescription))")
@@ -241,6 +278,7 @@ final class SoakRun {
             let after = ack["offset_ns"].flatMap(Int64.init)
         else { throw BenchError("vmclock-sim answered \(ack)") }
         offset = after
+        if let number = UInt64(marker) { truthByMarker[number] = after }
         checks.injected.append(Injected(kind: kind, marker: marker, published: published, offsetBefore: before, offsetAfter: after))
         let number = checks.disruptionLines.count + 1
         guard try waitLine(from: mark, within: 10, { $0.disruptionMarker == marker }) != nil else {
@@ -392,6 +430,7 @@ final class SoakRun {
 
     func run() throws {
         let end = started + Int64(seconds * 1e9)
+        if let marker = pageMarker(sim.pagePath) { truthByMarker[marker] = offset }
         guard try waitLine(from: 0, within: 30, { $0.stateReached == "tracking" }) != nil else {
             throw BenchError("vmclockd never tracked within 30 s: \(readFile(log) ?? "")")
         }
@@ -452,6 +491,8 @@ final class SoakRun {
         bench.say("(d) deliberate holds with chronyd up: \(holdsChecked) (\(holdsUnselectedAtStart) began with VMCK not selected: chronyd not yet back after a reset or restart); hold line → chronyd no longer selecting VMCK (chronyc every 100 ms), s: median \(fixed(release.p50, 3))  p99 \(fixed(release.p99, 3))  max \(fixed(release.maximum, 3))")
         bench.say("resources after warm-up → at the end: VmRSS \(baseline.snapshot.vmRSS) → \(final.snapshot.vmRSS) KiB (\(rssGrowth >= 0 ? "+" : "")\(rssGrowth)), RssAnon \(baseline.snapshot.rssAnon) → \(final.snapshot.rssAnon) KiB, VmHWM \(final.snapshot.vmHWM) KiB, fds \(baseline.fds) → \(final.fds), threads \(baseline.snapshot.threads) → \(final.snapshot.threads)")
         bench.say("log: \(checks.lines.count) lines; error lines \(checks.lines.filter { $0.level == "error" || $0.level == "critical" }.count), all explained (by chronyd outages, or chronyd -x refusing makestep: \(refusedSteps)): \(explained == checks.lines.filter { $0.level == "error" || $0.level == "critical" }.count ? "yes" : "no"); warnings by kind: " + warnings.sorted { $0.value > $1.value }.map { "\($0.value)× \($0.key)…" }.joined(separator: "; "))
+        let margins = Summary(segmentMargins)
+        bench.say("(e) segment reads by status (0 unknown, 1 synchronized, 2 free-running, 3 disrupted): " + segmentReads.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "; bound ÷ true error where a bound was claimed: median \(fixed(margins.p50, 2)), min \(fixed(margins.minimum, 3)); \(segmentUnmatched) reads under a marker not yet recorded, unchecked")
         bench.say("the checks' own test (one forged sample added to the recording, checked again): " + rehearsal.joined(separator: "; "))
         bench.say("stop: \(stopped)")
         bench.say("violations: \(total)" + (total == 0 ? "" : " — " + checks.violations.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.count) (first: \($0.value[0]))" }.joined(separator: "; ")))

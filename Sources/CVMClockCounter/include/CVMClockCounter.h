@@ -78,8 +78,9 @@ static inline void vmclock_store_u64(void *address, uint64_t value) {
     __atomic_store_n((uint64_t *)address, value, __ATOMIC_RELAXED);
 }
 
-// ClockBound's segment (DaemonPublication): its version and generation are
-// u16 that clients load while the writer stores them.
+// ClockBound's segment: its version and generation are u16 that readers
+// (`vmclockd now`, `wait`) load, as seq_count is, while the writer
+// (DaemonPublication) stores them.
 static inline uint16_t vmclock_load_acquire_u16(const void *address) {
     return __atomic_load_n((const uint16_t *)address, __ATOMIC_ACQUIRE);
 }

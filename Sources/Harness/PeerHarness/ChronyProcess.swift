@@ -80,9 +80,8 @@ public final class ChronyProcess {
     /// The Debian 13 root a `.debian13` chronyd runs in.
     public let root: String
     private var child: Child?
-    /// `.debian13` while `directory` is bind-mounted into the root: the mount
-    /// point, and the directories we created for it (to remove, deepest first).
-    private var bindMount: (target: String, created: [String])?
+    /// `.debian13` while `directory` is bind-mounted into the root.
+    private var bindMount: RootBindMount?
 
     /// Writes the config and starts chronyd, its refclock polled every 4 s at
     /// 1e-4 precision; `refclockOptions` go at the end of the refclock line
@@ -153,14 +152,14 @@ public final class ChronyProcess {
             if stat(commandDirectory, &info) == 0, let chronyUID = Self.chronyUID(root: root), info.st_uid != chronyUID {
                 try? FileManager.default.removeItem(atPath: commandDirectory)
             }
-            try mountIntoRoot()
+            if bindMount == nil { bindMount = try RootBindMount(directory: directory, root: root) }
             arguments = [Self.chrootPath, root] + arguments
         }
         do {
             // chroot execs chronyd: the child's pid is chronyd's.
             child = try Child(name: "chronyd", arguments: arguments, stdout: .file(logPath), stderr: .file(logPath))
         } catch {
-            unmountFromRoot()
+            bindMount = nil
             throw StartFailure(reason: "\(error)", log: "")
         }
         let deadline = monotonicNanoseconds() + Int64(timeout * 1e9)
@@ -199,7 +198,7 @@ public final class ChronyProcess {
     public func crash() { end(signal: SIGKILL) }
 
     private func end(signal: Int32) {
-        defer { unmountFromRoot() }
+        defer { bindMount = nil }
         guard let child else { return }
         child.stop(signal: signal)
         unlink(pidfilePath)
@@ -214,89 +213,6 @@ public final class ChronyProcess {
     deinit { stop() }
 
     // MARK: The Debian 13 root
-
-    public struct MountFailure: Error, CustomStringConvertible {
-        public var description: String
-    }
-
-    /// Bind-mounts `directory` at the same path inside the trixie root,
-    /// creating the missing part of that path (ROOT/tmp exists; the
-    /// directory's own name does not).
-    private func mountIntoRoot() throws {
-        guard bindMount == nil else { return }
-        Self.removeStaleMounts(root: root)
-        let source = URL(fileURLWithPath: directory).standardizedFileURL.path
-        guard source.hasPrefix("/"), source != "/" else {
-            throw MountFailure(description: "\(directory) is no absolute directory path")
-        }
-        let target = root + source
-        var created: [String] = []
-        var path = target
-        while !fileExists(path) {
-            created.append(path)
-            path = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        }
-        for path in created.reversed() {
-            guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
-                let error = String(cString: strerror(errno))
-                created.filter { $0 != path }.forEach { _ = rmdir($0) }
-                throw MountFailure(description: "mkdir \(path): \(error)")
-            }
-        }
-        guard Glibc.mount(source, target, nil, UInt(MS_BIND), nil) == 0 else {
-            let error = String(cString: strerror(errno))
-            created.forEach { _ = rmdir($0) }  // deepest first
-            throw MountFailure(description: "mount --bind \(source) \(target): \(error)")
-        }
-        bindMount = (target, created)
-    }
-
-    /// Undoes `mountIntoRoot` (idempotent). Nothing of ours runs inside the
-    /// mount by now; should it still be busy, it is detached (MNT_DETACH)
-    /// rather than left behind. Only directories we created, and only empty
-    /// ones (rmdir), are removed.
-    private func unmountFromRoot() {
-        guard let mount = bindMount else { return }
-        if umount2(mount.target, 0) != 0 && errno != EINVAL {
-            _ = umount2(mount.target, Int32(MNT_DETACH))
-        }
-        bindMount = nil
-        mount.created.forEach { _ = rmdir($0) }  // deepest first
-    }
-
-    /// Detaches bind mounts inside `root` whose source directory is gone (the
-    /// kernel marks its root `//deleted`): left by a process killed before its
-    /// peers stopped. A live peer's directory exists, so its mount is never
-    /// touched.
-    private static func removeStaleMounts(root: String) {
-        guard let table = readFile("/proc/self/mountinfo") else { return }
-        for line in table.split(separator: "\n") {
-            // id parent major:minor root mount-point options ... (proc(5))
-            let fields = line.split(separator: " ")
-            guard fields.count > 4, fields[3].hasSuffix("//deleted") else { continue }
-            let mountPoint = unescapeMountinfo(String(fields[4]))
-            guard mountPoint.hasPrefix(root + "/") else { continue }
-            _ = umount2(mountPoint, Int32(MNT_DETACH))
-            _ = rmdir(mountPoint)
-        }
-    }
-
-    /// mountinfo writes space, tab, newline and backslash as \ooo.
-    private static func unescapeMountinfo(_ field: String) -> String {
-        var bytes: [UInt8] = []
-        var utf8 = Array(field.utf8)[...]
-        while let byte = utf8.popFirst() {
-            if byte == UInt8(ascii: "\\"), utf8.count >= 3,
-                let value = UInt8(String(decoding: utf8.prefix(3), as: UTF8.self), radix: 8)
-            {
-                bytes.append(value)
-                utf8 = utf8.dropFirst(3)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
 
     /// The uid of `_chrony` in ROOT/etc/passwd.
     private static func chronyUID(root: String) -> uid_t? {

@@ -41,8 +41,10 @@ public final class DaemonProcess {
         var arguments = arguments
         // Counts refreshed every second: the tests read them, and the
         // default refresh (10 s) would only make them wait.
+        // Nor the machine's /run/clockbound, which applications read.
         let published = [("--status-file", Self.beside(logPath, "status.json")),
-                         ("--metrics-file", Self.beside(logPath, "vmclockd.prom")), ("--publish-interval", "1")]
+                         ("--metrics-file", Self.beside(logPath, "vmclockd.prom")), ("--publish-interval", "1"),
+                         ("--clockbound-segment", Self.beside(logPath, "clockbound/shm0"))]
         for (option, value) in published where arguments.contains("run") && !arguments.contains(option) {
             arguments += [option, value]
         }
@@ -63,6 +65,11 @@ public final class DaemonProcess {
     /// The status file `run` publishes (`vmclockd status --status-file`).
     public var statusFilePath: String { value(of: "--status-file") ?? Self.beside(logPath, "status.json") }
     public var metricsFilePath: String { value(of: "--metrics-file") ?? Self.beside(logPath, "vmclockd.prom") }
+    /// ClockBound's segment the daemon writes (nil: `none`).
+    public var segmentPath: String? {
+        let path = value(of: "--clockbound-segment") ?? Self.beside(logPath, "clockbound/shm0")
+        return path == "none" ? nil : path
+    }
 
     private func value(of option: String) -> String? {
         arguments.firstIndex(of: option).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }

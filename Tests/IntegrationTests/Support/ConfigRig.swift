@@ -39,7 +39,7 @@ struct ConfigRig {
     var paths: [String] {
         ["--device", simulator.pagePath, "--refclock-socket", refclock.path, "--control-socket", dir.path("chronyd.sock"),
          "--control-reply-socket", replyPath, "--state-file", statePath, "--status-file", statusPath,
-         "--metrics-file", metricsPath]
+         "--metrics-file", metricsPath, "--clockbound-segment", dir.path("clockbound/shm0")]
     }
 
     /// Writes a config file into the rig; its path.

@@ -1,0 +1,119 @@
+import Foundation
+import PeerHarness
+import Testing
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension LiveDevice {
+    /// What applications are told (README, "What applications are told"),
+    /// row by row, against the simulator writing a real page, a real
+    /// chronyd and, without clock data, a second real chronyd serving NTP on
+    /// loopback. The segment is read by hand from PROTOCOL.md's offsets
+    /// (TestSupport's SegmentRead), as a client that cannot read the device does.
+    @Suite(.enabled(if: ChronyProcess.isAvailable, "needs root and /usr/sbin/chronyd"))
+    struct ClockBoundRun {
+        /// Reads the segment every 2 ms until `done` says so or `seconds` pass; every read.
+        static func reads(_ path: String, within seconds: Double, until done: (SegmentRead) -> Bool) -> [SegmentRead] {
+            var all: [SegmentRead] = []
+            _ = eventually(within: seconds, every: 0.002) {
+                guard let read = SegmentRead.read(path) else { return false }
+                if all.last != read { all.append(read) }
+                return done(read)
+            }
+            return all
+        }
+
+        @Test func withClockDataTheBoundIsMeasuredAndAMigrationIsDisruptedUntilTrackingAgain() throws {
+            let rig = try Rig(page: ["offset_ns=2000000"], chronyd: .selectable, relay: false, interval: 0.0625)
+            defer { rig.stop() }
+            let segment = try #require(rig.daemon.segmentPath)
+            let before = Self.reads(segment, within: 20) { $0.status == SegmentRead.synchronized }
+            let synchronized = try #require(before.last, "\(rig.report)")
+            try #require(synchronized.status == SegmentRead.synchronized, "\(before) \(rig.report)")
+            // The true error is the simulator's offset, 2 ms: contained.
+            #expect(synchronized.bound >= 2_000_000, "\(synchronized)")
+            #expect(synchronized.disruptionSupport == 1 && synchronized.marker == pageMarker(rig.simulator.pagePath))
+            #expect(synchronized.version == 2 && synchronized.maxDrift >= 1_000, "\(synchronized)")
+            let view = try #require(published(rig) { $0.state != nil })
+            _ = view
+
+            let ack = try rig.simulator.send("disrupt step_ns=3000000")
+            let marker = try #require(ack["marker"].flatMap(UInt64.init))
+            let after = Self.reads(segment, within: 20) { $0.status == SegmentRead.synchronized && $0.marker == marker }
+            let resumed = try #require(after.last, "\(rig.report)")
+            try #require(resumed.status == SegmentRead.synchronized && resumed.marker == marker, "\(after) \(rig.report)")
+            // Presence: Disrupted under the new marker; order: from then on never the old marker again,
+            // nothing but Disrupted until Synchronized under the new one.
+            let first = try #require(after.firstIndex { $0.status == SegmentRead.disrupted }, "never Disrupted: \(after)")
+            #expect(after[first].marker == marker && after[first].bound == 0, "\(after[first])")
+            for read in after[first...] {
+                #expect(read.marker == marker, "\(read)")
+                #expect(read.status == SegmentRead.disrupted || read.status == SegmentRead.synchronized, "\(read)")
+            }
+            // The first Synchronized came after chronyd acknowledged the reset (the daemon logs the
+            // acknowledgement before the next write), and contains the new error, 5 ms.
+            #expect(!rig.daemon.lines(containing: "chronyd acknowledged 'reset sources'").isEmpty, "\(rig.report)")
+            // (A Synchronized under the old marker read before the daemon looked is what a client
+            // that reads the device turns into Unknown: the markers differ.)
+            for read in after where read.status == SegmentRead.synchronized && read.marker == marker {
+                #expect(read.bound >= 5_000_000, "\(read)")
+            }
+            if let stale = after.first, stale.marker != marker { #expect(pageMarker(rig.simulator.pagePath) != stale.marker) }
+        }
+
+        @Test func stoppingTheDaemonLeavesUnknownAndARestartNeverShowsTheOldSynchronized() throws {
+            let rig = try Rig(chronyd: .selectable, relay: false, interval: 0.0625)
+            defer { rig.stop() }
+            let segment = try #require(rig.daemon.segmentPath)
+            let chronyd = try #require(rig.chronyd)
+            try #require(eventually(within: 20) { SegmentRead.read(segment)?.status == SegmentRead.synchronized }, "\(rig.report)")
+            // SIGKILL: nothing is withdrawn; the file says Synchronized until void_after, 5 s on.
+            let killed = try #require(SegmentRead.read(segment))
+            rig.daemon.send(signal: SIGKILL)
+            _ = rig.daemon.stop()
+            #expect(killed.status == SegmentRead.synchronized && killed.voidAfterNanoseconds - killed.asOfNanoseconds == 5_000_000_000)
+            // A new daemon while chronyd is down: nothing can make it Synchronized, so every write
+            // it makes shows what it says of the old Synchronized.
+            chronyd.crash()
+            let restartedAt = coarseNanoseconds()
+            let again = try DaemonProcess(arguments: rig.daemon.arguments, logPath: rig.dir.path("vmclockd-2.log"))
+            defer { _ = again.stop() }
+            var fresh: SegmentRead?
+            #expect(eventually(within: 10) {
+                fresh = SegmentRead.read(segment).flatMap { $0.generation != killed.generation ? $0 : nil }
+                return fresh != nil
+            })
+            let first = try #require(fresh)
+            #expect(first.status == SegmentRead.unknown && first.asOfNanoseconds >= restartedAt, "\(first)")
+            // chronyd back: Synchronized again, stamped after the restart.
+            try chronyd.restart()
+            var resumed: SegmentRead?
+            #expect(eventually(within: 20) {
+                resumed = SegmentRead.read(segment)
+                return resumed?.status == SegmentRead.synchronized
+            }, "\(again.logLines().joined(separator: "\n"))")
+            #expect((resumed?.asOfNanoseconds ?? 0) >= restartedAt)
+            // SIGTERM: Unknown is written on the way out, and the file stays.
+            _ = again.stop()
+            let left = try #require(SegmentRead.read(segment))
+            #expect(left.status == SegmentRead.unknown && left.bound == 0, "\(left)")
+        }
+
+        @Test func chronydGoneIsUnknownBackIsSynchronized() throws {
+            let rig = try Rig(chronyd: .selectable, relay: false, interval: 0.0625)
+            defer { rig.stop() }
+            let segment = try #require(rig.daemon.segmentPath)
+            try #require(eventually(within: 20) { SegmentRead.read(segment)?.status == SegmentRead.synchronized }, "\(rig.report)")
+            let chronyd = try #require(rig.chronyd)
+            chronyd.crash()
+            #expect(eventually(within: 15) { SegmentRead.read(segment)?.status == SegmentRead.unknown }, "\(rig.report)")
+            let view = try #require(published(rig) { $0.state?.clockBound?.reason == "chronyd-unreachable" }, "\(rig.report)")
+            #expect(view.state?.clockBound?.status == "unknown")
+            try chronyd.restart()
+            #expect(eventually(within: 20) { SegmentRead.read(segment)?.status == SegmentRead.synchronized }, "\(rig.report)")
+        }
+    }
+}
