@@ -14,7 +14,7 @@ import PackageDescription
 //   VMClockAccess    the device: mmap/pread, seqlock snapshots, cross-timestamps; the
 //                    ClockBound segment's reader (as its clients read it)
 //   ChronyClients    chronyd's sockets: SOCK refclock, command channel
-//   DaemonPublication  what the daemon publishes: status.json, metrics
+//   DaemonPublication  what the daemon publishes: status.json, metrics, ClockBound's segment file
 //   DaemonLoop       the I/O loop that feeds DaemonCore and carries out its decisions
 //   CSystemd, VMClockService  systemd: readiness, watchdog, status, journal
 //   VMClockSimulation  the page writer behind vmclock-sim

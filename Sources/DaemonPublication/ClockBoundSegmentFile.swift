@@ -69,8 +69,7 @@ public final class ClockBoundSegmentFile {
         }
         let found = segment.generation
         guard found == left else {
-            yield(now: now, "another process writes the ClockBound segment \(path) (its generation went from \(left) to \(found) between two of vmclockd's writes)")
-            othersGeneration = found
+            yield(from: left, to: found, now: now)
             return false
         }
         left = segment.store(body, after: found)
@@ -124,12 +123,16 @@ public final class ClockBoundSegmentFile {
         guard segment.state == .inPlace else { return true }
         let found = segment.generation
         guard found == seen else {
-            othersGeneration = found
-            retryAt = now + Self.retryNanoseconds
+            yield(from: seen, to: found, now: now)
             return false
         }
         (othersGeneration, left) = (nil, found)
         return true
+    }
+
+    private func yield(from: UInt16, to found: UInt16, now: Int64) {
+        othersGeneration = found
+        yield(now: now, "another process writes the ClockBound segment \(path) (its generation went from \(from) to \(found) while vmclockd did not write)")
     }
 
     private func yield(now: Int64, _ what: String) {

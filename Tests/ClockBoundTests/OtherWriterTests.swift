@@ -17,10 +17,8 @@ import Testing
     }
 
     @Test func aRawWriterStopsVMClockdUntilItHasBeenQuietFiveSeconds() throws {
-        let dir = try SegmentDirectory()
-        let path = dir.path("shm0")
-        let reports = Reports()
-        let file = ClockBoundSegmentFile(path: path, report: reports.sink)
+        let rig = try SegmentRig()
+        let (path, file, reports) = (rig.path, rig.file, rig.reports)
         #expect(file.write(F.body, now: 0))
         try Self.otherWrites(path, generation: 4)
         let theirs = F.bytes(path)
@@ -36,6 +34,7 @@ import Testing
         // Still writing at the check 5 s on: another 5 s.
         try Self.otherWrites(path, generation: 6)
         #expect(!file.write(F.body, now: 6 * F.second))
+        #expect(reports.current("clockbound-segment-other-writer")?.contains("from 4 to 6") == true)
         #expect(!file.write(F.body, now: 10 * F.second))
         #expect(F.generation(path) == 6)
         // Quiet from 6 s to 11 s: vmclockd writes again, after their generation.
@@ -49,9 +48,8 @@ import Testing
     /// generation moved yields; the other goes on, and the first takes the
     /// segment back once the second has stopped.
     @Test func aSecondWriterOnTheSamePathMakesTheFirstYield() throws {
-        let dir = try SegmentDirectory()
-        let path = dir.path("shm0")
-        let first = ClockBoundSegmentFile(path: path) { _, _, _ in }
+        let rig = try SegmentRig()
+        let (path, first) = (rig.path, rig.file)
         let second = ClockBoundSegmentFile(path: path) { _, _, _ in }
         #expect(first.write(F.body, now: 0))
         #expect(second.write(F.body, now: 0))
@@ -69,12 +67,27 @@ import Testing
         #expect(F.generation(path) == 10)
     }
 
+    /// AWS's writer re-creates its segment by truncating it: a store into
+    /// the mapping past the file's end would raise SIGBUS. vmclockd stops,
+    /// and 5 s on finds an empty file it makes its own again.
+    @Test func aFileCutShortUnderTheWriterIsNeverTouchedThroughTheMapping() throws {
+        let rig = try SegmentRig()
+        let (path, file) = (rig.path, rig.file)
+        #expect(file.write(F.body, now: 0))
+        try #require(truncate(path, 40) == 0)
+        #expect(!file.write(F.body, now: F.second))
+        #expect(file.condition.isOtherWriter && file.condition.message?.contains("cut short") == true)
+        #expect(F.bytes(path)?.count == 40)
+        try #require(truncate(path, 0) == 0)
+        #expect(file.write(F.body, now: 6 * F.second))
+        #expect(F.bytes(path) == SegmentLayoutTests.expected)
+    }
+
     /// A writer that died mid-write leaves the generation odd: once it
     /// stayed so through a check, vmclockd finishes that write with its own.
     @Test func aWriterThatDiedMidWriteIsTakenOver() throws {
-        let dir = try SegmentDirectory()
-        let path = dir.path("shm0")
-        let file = ClockBoundSegmentFile(path: path) { _, _, _ in }
+        let rig = try SegmentRig()
+        let (path, file) = (rig.path, rig.file)
         #expect(file.write(F.body, now: 0))
         try Self.otherWrites(path, generation: 5)
         #expect(!file.write(F.body, now: F.second))

@@ -20,8 +20,8 @@ import VMClockAccess
     }
 
     @Test func tenThousandWritesAllocateNothing() throws {
-        let dir = try SegmentDirectory()
-        let file = ClockBoundSegmentFile(path: dir.path("shm0")) { _, _, _ in }
+        let rig = try SegmentRig()
+        let file = rig.file
         var body = SegmentFiles.body
         #expect(file.write(body, now: 0))
         let before = vmclockd_thread_allocation_count()
@@ -35,7 +35,7 @@ import VMClockAccess
         let allocations = vmclockd_thread_allocation_count() - before
         #expect(written == 10_000)
         #expect(allocations == 0)
-        #expect(SegmentFiles.generation(dir.path("shm0")) == 20_002)
+        #expect(SegmentFiles.generation(rig.path) == 20_002)
     }
 
     /// The coarse clock lags the fine one by at most its tick, never leads.

@@ -44,12 +44,10 @@ import Testing
 
     @Test(arguments: foreign)
     func anythingElseAtThePathIsLeftAlone(_ foreign: Foreign) throws {
-        let dir = try SegmentDirectory()
-        let path = dir.path("shm0")
+        let rig = try SegmentRig()
+        let (path, file, reports) = (rig.path, rig.file, rig.reports)
         try foreign.make(path)
         let before = (F.info(path), F.bytes(path))
-        let reports = Reports()
-        let file = ClockBoundSegmentFile(path: path, report: reports.sink)
         #expect(!file.write(F.body, now: 0))
         #expect(file.condition.isOtherWriter == foreign.otherWriter)
         let message = try #require(file.condition.message)
@@ -67,11 +65,9 @@ import Testing
     /// Once the operator removes the foreign file, the next attempt (5 s
     /// on) makes the segment and clears the problem.
     @Test func theWriterStartsOnceTheForeignFileIsGone() throws {
-        let dir = try SegmentDirectory()
-        let path = dir.path("shm0")
+        let rig = try SegmentRig()
+        let (path, file, reports) = (rig.path, rig.file, rig.reports)
         try F.put([UInt8](repeating: 7, count: 80), into: path)
-        let reports = Reports()
-        let file = ClockBoundSegmentFile(path: path, report: reports.sink)
         #expect(!file.write(F.body, now: 0))
         unlink(path)
         #expect(!file.write(F.body, now: 4 * F.second))
@@ -82,11 +78,10 @@ import Testing
     }
 
     @Test func aMissingDirectoryIsCreatedWithMode0755() throws {
-        let dir = try SegmentDirectory()
-        let path = dir.path("clockbound") + "/shm0"
-        let file = ClockBoundSegmentFile(path: path) { _, _, _ in }
+        let rig = try SegmentRig(at: "clockbound/shm0")
+        let (path, file) = (rig.path, rig.file)
         #expect(file.write(F.body, now: 0))
-        let made = try #require(F.info(dir.path("clockbound")))
+        let made = try #require(F.info(rig.dir.path("clockbound")))
         #expect(made.st_mode & S_IFMT == S_IFDIR && made.st_mode & 0o7777 == 0o755)
         #expect(F.generation(path) == 2)
     }
@@ -94,11 +89,9 @@ import Testing
     /// Only the last component is created: a missing parent is the
     /// operator's to make. Retried every 5 s, not at every write.
     @Test func aDirectoryThatCannotBeCreatedIsReportedAndRetriedEveryFiveSeconds() throws {
-        let dir = try SegmentDirectory()
-        let parent = dir.path("missing")
-        let path = parent + "/clockbound/shm0"
-        let reports = Reports()
-        let file = ClockBoundSegmentFile(path: path, report: reports.sink)
+        let rig = try SegmentRig(at: "missing/clockbound/shm0")
+        let (file, reports) = (rig.file, rig.reports)
+        let parent = rig.dir.path("missing")
         #expect(!file.write(F.body, now: 0))
         let message = try #require(file.condition.message)
         #expect(file.condition.isFailing)
@@ -113,21 +106,22 @@ import Testing
 
     /// A read-only file system (a read-only bind mount of a private
     /// directory): neither a new segment nor a previous run's can be written.
-    @Test(.enabled(if: geteuid() == 0, "a read-only bind mount needs root"), arguments: [false, true])
+    @Test(
+        .enabled(if: mayBindMount, "this process cannot bind-mount (root with CAP_SYS_ADMIN) to make a read-only file system"),
+        arguments: [false, true])
     func aReadOnlyFileSystemIsReported(previousRun: Bool) throws {
-        let dir = try SegmentDirectory()
-        let source = dir.path("source"), mounted = dir.path("mounted")
+        let rig = try SegmentRig(at: "mounted/shm0")
+        let (file, reports) = (rig.file, rig.reports)
+        let source = rig.dir.path("source"), mounted = rig.dir.path("mounted")
         mkdir(source, 0o755)
         mkdir(mounted, 0o755)
         if previousRun { try F.put(F.previousRun(generation: 4), into: source + "/shm0") }
         guard mount(source, mounted, nil, UInt(MS_BIND), nil) == 0 else {
-            Issue.record("cannot bind-mount \(source) (errno \(errno)): this test needs CAP_SYS_ADMIN")
+            Issue.record("cannot bind-mount \(source): errno \(errno)")
             return
         }
         defer { umount2(mounted, Int32(MNT_DETACH)) }
         try #require(mount(nil, mounted, nil, UInt(MS_REMOUNT | MS_BIND | MS_RDONLY), nil) == 0, "remount read-only: errno \(errno)")
-        let reports = Reports()
-        let file = ClockBoundSegmentFile(path: mounted + "/shm0", report: reports.sink)
         #expect(!file.write(F.body, now: 0))
         let message = try #require(file.condition.message)
         #expect(file.condition.isFailing && message.contains("Read-only file system"), "\(message)")
@@ -135,14 +129,22 @@ import Testing
         #expect(F.bytes(source + "/shm0") == (previousRun ? F.previousRun(generation: 4) : nil))
     }
 
+    /// A bind mount of a scratch directory onto itself, undone at once.
+    static let mayBindMount: Bool = {
+        var template = Array("/tmp/vmclock-mount-probe-XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else { return false }
+        let probe = String(cString: made)
+        defer { rmdir(probe) }
+        guard mount(probe, probe, nil, UInt(MS_BIND), nil) == 0 else { return false }
+        return umount2(probe, Int32(MNT_DETACH)) == 0
+    }()
+
     /// Deleted under the writer: the old file (which clients keep mapped)
     /// says Unknown, a new one takes the path, and the operator is told
     /// that clients must reopen.
     @Test func aDeletedFileIsMarkedUnknownAndMadeAnew() throws {
-        let dir = try SegmentDirectory()
-        let path = dir.path("shm0")
-        let reports = Reports()
-        let file = ClockBoundSegmentFile(path: path, report: reports.sink)
+        let rig = try SegmentRig()
+        let (path, file, reports) = (rig.path, rig.file, rig.reports)
         #expect(file.write(F.body, now: 0))
         let old = try OldMapping(path)
         let oldInode = try #require(F.info(path)).st_ino

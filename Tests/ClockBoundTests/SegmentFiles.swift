@@ -72,6 +72,21 @@ final class SegmentDirectory {
     func path(_ name: String) -> String { directory.path(name) }
 }
 
+/// A writer of `shm0` in a private directory, and what it reports.
+final class SegmentRig {
+    let dir: SegmentDirectory
+    let path: String
+    let reports = Reports()
+    let file: ClockBoundSegmentFile
+
+    /// `at`: the file's place below the directory.
+    init(at name: String = "shm0") throws {
+        dir = try SegmentDirectory()
+        path = dir.path(name)
+        file = ClockBoundSegmentFile(path: path, report: reports.sink)
+    }
+}
+
 /// What a writer reported, in order.
 final class Reports {
     private(set) var entries: [(key: String, problem: String?)] = []

@@ -31,9 +31,8 @@ import Testing
     ]
 
     @Test func theFirstWriteLeavesProtocolTwoByteForByte() throws {
-        let dir = try SegmentDirectory()
-        let path = dir.path("shm0")
-        let file = ClockBoundSegmentFile(path: path) { _, _, _ in }
+        let rig = try SegmentRig()
+        let (path, file) = (rig.path, rig.file)
         #expect(file.write(F.body, now: 0))
         #expect(file.condition == .writing)
         #expect(F.bytes(path) == Self.expected)
@@ -44,9 +43,8 @@ import Testing
     /// A client that maps the file between its creation and the first write
     /// must see "not initialised" (version 0, generation 0), never a half body.
     @Test func aFreshFileSaysNotInitialisedUntilTheFirstCompleteWrite() throws {
-        let dir = try SegmentDirectory()
-        let path = dir.path("shm0")
-        let file = ClockBoundSegmentFile(path: path) { _, _, _ in }
+        let rig = try SegmentRig()
+        let (path, file) = (rig.path, rig.file)
         #expect(file.prepare(now: 0))
         #expect(F.bytes(path) == Array(Self.expected[0..<12]) + [0, 0, 0, 0] + [UInt8](repeating: 0, count: 64))
         #expect(file.write(F.body, now: 1))
@@ -54,9 +52,8 @@ import Testing
     }
 
     @Test func eachWriteAdvancesTheGenerationByTwo() throws {
-        let dir = try SegmentDirectory()
-        let path = dir.path("shm0")
-        let file = ClockBoundSegmentFile(path: path) { _, _, _ in }
+        let rig = try SegmentRig()
+        let (path, file) = (rig.path, rig.file)
         var seen: [UInt16?] = []
         for i in 0..<4 {
             file.write(F.body, now: Int64(i))
@@ -69,10 +66,9 @@ import Testing
     /// an odd one (a writer that died mid-write) is finished, not skipped.
     @Test(arguments: [(UInt16(65534), UInt16(2)), (65535, 2), (65532, 65534), (7, 8)])
     func theGenerationWrapsToTwoNeverZero(found: UInt16, after: UInt16) throws {
-        let dir = try SegmentDirectory()
-        let path = dir.path("shm0")
+        let rig = try SegmentRig()
+        let (path, file) = (rig.path, rig.file)
         try F.put(F.previousRun(generation: found), into: path)
-        let file = ClockBoundSegmentFile(path: path) { _, _, _ in }
         #expect(file.write(F.body, now: 0))
         #expect(F.generation(path) == after)
         #expect(file.write(F.body, now: 1))
@@ -82,8 +78,8 @@ import Testing
     /// A restarted daemon takes over the same file (clients keep their
     /// mapping): same inode, the generation continued.
     @Test func aRestartTakesOverThePreviousRunsFile() throws {
-        let dir = try SegmentDirectory()
-        let path = dir.path("shm0")
+        let rig = try SegmentRig()
+        let path = rig.path
         do {
             let first = ClockBoundSegmentFile(path: path) { _, _, _ in }
             for i in 0..<3 { first.write(F.body, now: Int64(i)) }
@@ -102,11 +98,10 @@ import Testing
     /// A previous run's file that was never written (version 0) is taken
     /// over too; one of ours with another mode gets 0644 back.
     @Test func anUnwrittenSegmentIsTakenOverAndGetsMode0644() throws {
-        let dir = try SegmentDirectory()
-        let path = dir.path("shm0")
+        let rig = try SegmentRig()
+        let (path, file) = (rig.path, rig.file)
         try F.put(F.previousRun(version: 0, generation: 0), into: path)
         chmod(path, 0o600)
-        let file = ClockBoundSegmentFile(path: path) { _, _, _ in }
         #expect(file.write(F.body, now: 0))
         #expect(F.bytes(path) == Self.expected)
         #expect(F.info(path).map { $0.st_mode & 0o7777 } == 0o644)
@@ -115,9 +110,8 @@ import Testing
     /// On the way out the last body stays (the caller's Unknown one); the
     /// file is never deleted, as clients keep it mapped.
     @Test func withdrawingWritesTheLastBodyAndKeepsTheFile() throws {
-        let dir = try SegmentDirectory()
-        let path = dir.path("shm0")
-        let file = ClockBoundSegmentFile(path: path) { _, _, _ in }
+        let rig = try SegmentRig()
+        let (path, file) = (rig.path, rig.file)
         file.write(F.body, now: 0)
         var unknown = F.body
         unknown.statusValue = SegmentStatus.unknown.rawValue
