@@ -242,12 +242,12 @@ extension LiveDevice {
                 // Same Float, printed with 9 decimals: within rounding.
                 #expect(abs(decoded.currentCorrection - printed.systemTimeSeconds) <= 1e-9, "\(decoded) \(printed)")
                 #expect(abs(decoded.lastOffset - printed.lastOffsetSeconds) <= 1e-9, "\(decoded) \(printed)")
-                // What ClockBound's bound is made of: chronyc prints each to 9 digits or 3 decimals.
+                // What ClockBound's bound is made of: chronyc prints delay and dispersion to 9 decimals, skew and frequency to 3, the update interval to 1.
                 #expect(abs(decoded.rootDelay - printed.rootDelaySeconds) <= 1e-9, "\(decoded) \(printed)")
                 #expect(abs(decoded.rootDispersion - printed.rootDispersionSeconds) <= 1e-9, "\(decoded) \(printed)")
                 #expect(abs(decoded.skewPPM - printed.skewPPM) <= 1e-3, "\(decoded) \(printed)")
                 #expect(abs(decoded.residualFrequencyPPM - printed.residualFrequencyPPM) <= 1e-3, "\(decoded) \(printed)")
-                #expect(abs(decoded.lastUpdateInterval - printed.updateIntervalSeconds) <= 1e-3, "\(decoded) \(printed)")
+                #expect(abs(decoded.lastUpdateInterval - printed.updateIntervalSeconds) <= 0.05, "\(decoded) \(printed)")
                 #expect(decoded.rootDispersion > 0 && decoded.skewPPM > 0, "\(decoded)")
             }
         }

@@ -27,16 +27,18 @@ import Glibc
         defer { dir.remove() }
         let path = dir.path("shm0")
         for (status, name, exit) in [(Int32(1), "synchronized", Int32(0)), (2, "free-running", 3), (0, "unknown", 1), (3, "disrupted", 1)] {
-            try HandSegment(status: status).write(to: path)
+            let segment = HandSegment(status: status)
+            try segment.write(to: path)
             let before = realtimeNanoseconds()
             let result = try now(["--segment", path])
             let after = realtimeNanoseconds()
+            let elapsed = Int128(HandSegment.coarseNow() - segment.asOf)
             #expect(result.status == exit, "\(name): \(result.text)")
             #expect(result.json["status"] as? String == name, "\(result.text)")
             let earliest = try #require(integer(result.json, "earliest")), latest = try #require(integer(result.json, "latest"))
             let bound = try #require(integer(result.json, "bound"))
-            // 1 µs at 15 ppm in at most a minute grows by at most 900 ns.
-            #expect(bound >= 1_000 && bound <= 1_900, "\(result.text)")
+            // 1 µs, grown at 15 ppm over no more than the time from as_of until `now` returned, rounded up.
+            #expect(bound >= 1_000 && bound <= 1_000 + (elapsed * 15_000 + 999_999_999) / 1_000_000_000, "\(result.text)")
             #expect(latest - earliest == 2 * bound)
             #expect((earliest + latest) / 2 >= Int128(before) && (earliest + latest) / 2 <= Int128(after), "\(result.text)")
         }
