@@ -27,6 +27,9 @@ struct WaitCommand: Command {
 
     var statusFile = DaemonConfiguration().statusFilePath ?? "/run/vmclockd/status.json"
     var segment: String? = SegmentLayout.defaultPath
+    /// The segment was named (option or config file): else the running
+    /// daemon's own, as it publishes it, is read.
+    var segmentNamed = false
     var device = VMClockDevice.defaultPath
     var timeout: Double?
     /// Nanoseconds.
@@ -41,8 +44,8 @@ struct WaitCommand: Command {
         Option("status-file", value: "path", help: "Where the running daemon publishes its state.",
                default: DaemonConfiguration().statusFilePath) { $0.statusFile = $1 },
         Option("segment", value: "path", help: "The ClockBound segment the daemon writes ('none': the daemon's state only).",
-               default: SegmentLayout.defaultPath) { $0.segment = $1 == "none" ? nil : $1 },
-        .configSegment { $0.segment = $1 == "none" ? nil : $1 },
+               default: SegmentLayout.defaultPath) { ($0.segment, $0.segmentNamed) = ($1 == "none" ? nil : $1, true) },
+        .configSegment { ($0.segment, $0.segmentNamed) = ($1 == "none" ? nil : $1, true) },
         Option("device", value: "path", help: "The vmclock device whose marker the segment's is compared with.",
                default: VMClockDevice.defaultPath) { $0.device = $1 },
         Option("max-bound", value: "seconds", help: "Also wait until the segment's bound is at most this.") {
@@ -59,9 +62,9 @@ struct WaitCommand: Command {
     func run() -> Int32 {
         let start = SystemClock.monotonicNanoseconds()
         let limit = timeout.map { start + Int64($0 * 1e9) }
-        let client = segment.map { SegmentClient(segmentPath: $0, devicePath: device) }
         while true {
             let status = DaemonStatus(path: statusFile)
+            let client = segment(of: status).map { SegmentClient(segmentPath: $0, devicePath: device) }
             let read = client?.read()
             if let read, let good = Self.segmentIsGood(read, maxBound: maxBound) {
                 print("the clock is good: \(good)")
@@ -85,6 +88,13 @@ struct WaitCommand: Command {
             var pause = timespec(tv_sec: 0, tv_nsec: Int(Self.pollSeconds * 1e9))
             nanosleep(&pause, nil)
         }
+    }
+
+    /// The segment to read: the one named, else the one the running daemon
+    /// says it writes (none if it writes none), else the default.
+    func segment(of status: DaemonStatus) -> String? {
+        guard !segmentNamed, status.running, let snapshot = status.snapshot else { return segment }
+        return snapshot.applications?.segment
     }
 
     /// What the segment says when that is enough, nil otherwise.

@@ -267,6 +267,17 @@ extension LiveDevice {
             #expect(waited.stdout.contains("chronyd unreachable"), "\(waited.stdout)")
         }
 
+        @Test func waitFollowsTheDaemonsOwnSegmentOrItsNone() throws {
+            // A daemon writing no segment: wait, told nothing, reads none, and a page without clock
+            // data gives exit 2 at once, as before the segment existed.
+            let rig = try Rig(page: ["counter_id=invalid"], chronyd: .none, relay: false, interval: 0.25,
+                              options: ["--clockbound-segment", "none"])
+            defer { rig.stop() }
+            try #require(published(rig) { $0.state?.state == "disruption-only" } != nil, "\(rig.report)")
+            let waited = try runVMClockd(["wait", "--timeout", "5", "--status-file", rig.daemon.statusFilePath])
+            #expect(waited.status == 2 && waited.stdout.contains("no clock data"), "\(waited)")
+        }
+
         @Test func waitOnAPageWithNoClockDataSaysSoOnceNoResetIsOwed() throws {
             // QEMU's and Firecracker's pages: the daemon never tracks, so
             // waiting for VMCK would hang a boot for ever.
@@ -284,11 +295,16 @@ extension LiveDevice {
             let synchronized = try runVMClockd(["wait", "--timeout", "5"] + segment)
             #expect(synchronized.status == 0 && synchronized.stdout.contains("segment says synchronized"), "\(synchronized)")
 
+            // Unnamed, the segment is the one the running daemon says it writes (here beside its log):
+            // no chronyd, so it says unknown, and wait names that, not a missing /run/clockbound.
+            let own = try runVMClockd(["wait", "--timeout", "0.5", "--status-file", rig.daemon.statusFilePath])
+            #expect(own.status == 1 && own.stdout.contains("segment: unknown"), "\(own)")
+
             // A disruption with no chronyd to acknowledge its reset: chronyd may
             // still hold what the old host taught it, so wait keeps waiting.
             try rig.simulator.send("disrupt")
             try #require(published(rig) { $0.state?.reset?.acknowledged == false } != nil, "\(rig.report)")
-            let owed = try runVMClockd(["wait", "--timeout", "0.5", "--status-file", rig.daemon.statusFilePath])
+            let owed = try runVMClockd(["wait", "--timeout", "0.5", "--segment", "none", "--status-file", rig.daemon.statusFilePath])
             #expect(owed.status == 1, "\(owed)")
             #expect(owed.stdout.contains("has not acknowledged the reset for disruption 1"), "\(owed.stdout)")
         }
