@@ -46,7 +46,7 @@ extension Bench {
         let client = try ControlClient(serverPath: chronyd.commandPath)
         var offset = offsetNanoseconds
         progress("applications: chronyd pid \(chronyd.pid ?? -1), vmclockd pid \(daemon.pid); \(Int(seconds)) s steady, \(count) disruptions")
-        guard try waitFor(30, { SegmentRead.read(segment)?.status == SegmentRead.synchronized }) else {
+        guard try eventuallyTrue(30, { SegmentRead.read(segment)?.status == SegmentRead.synchronized }) else {
             throw BenchError("the segment never said Synchronized within 30 s: \(readFile(log) ?? "")")
         }
 
@@ -119,16 +119,5 @@ extension Bench {
         guard let report = try? client.request(.tracking).tracking else { return nil }
         if synchronisedOnly, !report.isSynchronised { return nil }
         return (report.rootDelay / 2 + report.rootDispersion + abs(report.currentCorrection)) * 1e9
-    }
-
-    /// Polls `condition` every 10 ms for up to `seconds`.
-    private func waitFor(_ seconds: Double, _ condition: () -> Bool) throws -> Bool {
-        let deadline = monotonicNanoseconds() + Int64(seconds * 1e9)
-        while monotonicNanoseconds() < deadline {
-            try checkInterruption()
-            if condition() { return true }
-            usleep(10_000)
-        }
-        return false
     }
 }

@@ -110,7 +110,8 @@ extension Bench {
         say()
     }
 
-    private func eventuallyTrue(_ seconds: Double, _ condition: () -> Bool) throws -> Bool {
+    /// Polls `condition` every 20 ms for up to `seconds`.
+    func eventuallyTrue(_ seconds: Double, _ condition: () -> Bool) throws -> Bool {
         let deadline = monotonicNanoseconds() + Int64(seconds * 1e9)
         while monotonicNanoseconds() < deadline {
             try checkInterruption()
