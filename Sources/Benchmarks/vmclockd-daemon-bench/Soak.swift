@@ -73,7 +73,11 @@ import Glibc
 //     under the marker the page still carries, the bound grown to the
 //     reader's CLOCK_MONOTONIC_COARSE must be at least |the page's offset
 //     under that marker| (the simulator's truth: the system clock is that
-//     far from the page's time, and nothing here moves it).
+//     far from the page's time, and nothing here moves it). The daemon runs
+//     with --step-threshold 86400: chronyd -x, asked to step, cannot, but
+//     takes its correction as made; never asked, its remaining correction
+//     stays the real error and its bound (the segment's when vmclockd holds)
+//     is checkable too.
 // Also: liveness (each fault gets its reaction and tracking resumes within
 // 20 s), the daemon never exits, datagrams are well-formed; at the end
 // VmRSS within 16 KiB (4 pages) of the baseline taken after warm-up (which
@@ -144,7 +148,12 @@ final class SoakRun {
         log = "\(dir)/vmclockd.log"
         tail = LogTail(path: log)
         let options = ["--device", sim.pagePath, "--refclock-socket", relay.path, "--control-socket", chronyd.commandPath,
-                       "--state-file", "\(dir)/page-identity", "--status-file", "\(dir)/status.json", "--metrics-file", "\(dir)/vmclockd.prom"]
+                       "--state-file", "\(dir)/page-identity", "--status-file", "\(dir)/status.json", "--metrics-file", "\(dir)/vmclockd.prom",
+                       // chronyd -x cannot step the clock; asked to (makestep), it fails, yet takes its own
+                       // correction as made, and its model of the clock parts from the real one. Never
+                       // asked, its remaining correction stays the real error, so (e) can hold chronyd's
+                       // bound to the truth too. makestep itself is tested in ChronyClientsTests and DaemonCore.
+                       "--step-threshold", "86400"]
         daemon = try bench.startDaemon(options, log: log)
         bench.progress("soak: \(Int(seconds)) s, seed \(seed); chronyd 4.3 (pid \(chronyd.pid ?? -1), '\(line)'); relay \(relay.path) → \(chronyd.refclockPath); vmclockd \(options.joined(separator: " ")) (pid \(daemon.pid))")
     }
@@ -184,6 +193,12 @@ final class SoakRun {
         let coarse = coarseNanoseconds()
         guard let marker = pageMarker(sim.pagePath) else { return }
         segmentReads[read.status, default: 0] += 1
+        judge(read, coarse: coarse, pageMarker: marker)
+    }
+
+    /// (e): a read that claims a bound, under the marker the page still
+    /// carries, must claim at least the true error.
+    func judge(_ read: SegmentRead, coarse: Int64, pageMarker marker: UInt64) {
         guard read.status == SegmentRead.synchronized || read.status == SegmentRead.freeRunning, read.marker == marker,
               coarse < read.voidAfterNanoseconds
         else { return }
@@ -197,6 +212,22 @@ final class SoakRun {
         } else if segmentMargins.count < 1_000_000 {
             segmentMargins.append(Double(bound) / Double(max(1, truth.magnitude)))
         }
+    }
+
+    /// (e)'s own test: the last Synchronized read's marker with a bound of 1 ns must be caught.
+    func rehearseSegment() -> String {
+        guard let (marker, truth) = truthByMarker.first(where: { $0.value.magnitude > 1 }) else { return "segment: no truth to test (e) with" }
+        let saved = checks.violations["e"]
+        checks.rehearsing = true
+        defer { checks.rehearsing = false; checks.violations["e"] = saved }
+        checks.violations["e"] = nil
+        let forged = SegmentRead(version: 2, generation: 2, asOfNanoseconds: coarseNanoseconds(),
+                                 voidAfterNanoseconds: coarseNanoseconds() + 5_000_000_000, bound: 1, marker: marker, maxDrift: 0,
+                                 status: SegmentRead.synchronized, disruptionSupport: 1)
+        judge(forged, coarse: forged.asOfNanoseconds, pageMarker: marker)
+        let caught = checks.violations["e"] != nil
+        if !caught { checks.violation("rehearsal", "a segment claiming 1 ns against \(truth.magnitude) ns was not caught by (e)") }
+        return "segment claiming 1 ns against a true error of \(truth.magnitude) ns: caught by " + (caught ? "e" : "nothing")
     }
 
     /// Takes in new log lines and samples.
@@ -473,7 +504,7 @@ final class SoakRun {
         checks.checkResets()
         let (explained, refusedSteps, warnings) = checks.checkErrors()
         let rssGrowth = checks.checkResources(baseline: baseline, final: final)
-        let rehearsal = checks.rehearse()
+        let rehearsal = checks.rehearse() + [rehearseSegment()]
         let stopped = bench.stopDaemon(daemon)
         if daemon.exit != .status(0) { violation("daemon", "SIGTERM → \(daemon.exitDescription)") }
 
@@ -481,7 +512,7 @@ final class SoakRun {
         let windows = checks.injected.filter { $0.windowSamples > 0 }
         let (ack, resume, release) = (Summary(toAck), Summary(toResume), Summary(deselect))
         let stepped = checks.injected.filter { $0.offsetAfter != $0.offsetBefore }.count
-        bench.say("## 5. Soak (\(fixed(elapsed, 0)) s, seed \(seed); vmclockd at its defaults, chronyd 4.3 -x behind a recording relay)")
+        bench.say("## 5. Soak (\(fixed(elapsed, 0)) s, seed \(seed); vmclockd at its defaults but --step-threshold 86400, chronyd 4.3 -x behind a recording relay)")
         bench.say()
         bench.say("events (warm-up: every kind twice, \(fixed(warmedUp, 0)) s): " + Kind.allCases.map { "\($0.rawValue) \(counts[$0] ?? 0)" }.joined(separator: ", "))
         bench.say("total \(counts.values.reduce(0, +)) events; chronyd SIGKILLed and restarted \(restarts)×; \(checks.injected.count) disruptions (\(stepped) with a step ≥ 1 ms, \(checks.injected.count - stepped) with none; \(checks.deviceGone) of them the daemon's own on a removed page, 'device gone')")

@@ -20,6 +20,14 @@ public struct SegmentRead: Equatable, CustomStringConvertible {
 
     public static let unknown: Int32 = 0, synchronized: Int32 = 1, freeRunning: Int32 = 2, disrupted: Int32 = 3
 
+    public init(
+        version: UInt16, generation: UInt16, asOfNanoseconds: Int64, voidAfterNanoseconds: Int64, bound: Int64, marker: UInt64,
+        maxDrift: UInt32, status: Int32, disruptionSupport: UInt8
+    ) {
+        (self.version, self.generation, self.asOfNanoseconds, self.voidAfterNanoseconds) = (version, generation, asOfNanoseconds, voidAfterNanoseconds)
+        (self.bound, self.marker, self.maxDrift, self.status, self.disruptionSupport) = (bound, marker, maxDrift, status, disruptionSupport)
+    }
+
     public var description: String {
         "segment(gen \(generation), status \(status), bound \(bound) ns, drift \(maxDrift) ppb, marker \(marker), as_of \(asOfNanoseconds))"
     }
