@@ -201,7 +201,7 @@ public final class DaemonRunner {
             let age = SystemClock.realtime().seconds(since: Timestamp(seconds: seconds, nanoseconds: 0)) - fraction
             let answeredAt = SystemClock.monotonicNanoseconds()
             applications?.chronyd(tracking, askedAt: askedAt, now: answeredAt,
-                                  referenceAgeNanoseconds: Int64(exactly: (age * 1e9).rounded(.down)) ?? 0)
+                                  referenceAgeNanoseconds: (age * 1e9).isFinite ? Int64(exactly: (age * 1e9).rounded(.down)) : nil)
             perform(core.tracking(correctionSeconds: tracking.currentCorrection, referenceAgeSeconds: age,
                                   synchronised: tracking.isSynchronised, now: answeredAt))
         default: break

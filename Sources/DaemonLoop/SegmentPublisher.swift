@@ -34,7 +34,7 @@ final class SegmentPublisher {
 
     /// chronyd's tracking report, asked at `askedAt`, read at `now`;
     /// `referenceAge` by the system clock read with it.
-    func chronyd(_ report: TrackingReport, askedAt: Int64, now: Int64, referenceAgeNanoseconds: Int64) {
+    func chronyd(_ report: TrackingReport, askedAt: Int64, now: Int64, referenceAgeNanoseconds: Int64?) {
         judge.chronyd(ChronydTracking(report, askedAt: askedAt, answeredAt: now, referenceAgeNanoseconds: referenceAgeNanoseconds))
     }
 

@@ -117,3 +117,42 @@ extension LiveDevice {
         }
     }
 }
+
+extension LiveDevice {
+    /// A segment that cannot be written harms nothing else: one clear line,
+    /// chronyd still served, and the metrics say it.
+    @Suite(.enabled(if: ChronyProcess.isAvailable, "needs root and /usr/sbin/chronyd"))
+    struct ClockBoundSegmentFault {
+        @Test func aSegmentThatCannotBeWrittenIsSaidOnceAndChronydIsStillServed() throws {
+            let rig = try Rig(chronyd: .selectable, relay: true, interval: 0.0625,
+                              options: ["--clockbound-segment", "/proc/vmclockd-no-such-directory/clockbound/shm0"])
+            defer { rig.stop() }
+            let relay = try #require(rig.relay)
+            try #require(rig.daemon.waitForLog(containing: "→ tracking", within: 20) != nil, "\(rig.report)")
+            // Samples flow to chronyd all the same.
+            try #require(eventually(within: 10) { relay.count >= 16 }, "\(rig.report)")
+            let lines = rig.daemon.lines(containing: "/proc/vmclockd-no-such-directory/clockbound")
+            #expect(lines.count == 1, "one line, then once a minute at most: \(lines)")
+            #expect(lines.first?.contains("warning") == true, "\(lines)")
+            let view = try #require(published(rig) { $0.state?.clockBound?.problem != nil }, "\(rig.report)")
+            #expect(view.state?.state == "tracking")
+            let metrics = try parseMetrics(String(contentsOfFile: rig.daemon.metricsFilePath, encoding: .utf8))
+            #expect(metrics["vmclockd_clockbound_segment_writing"] == 0, "\(metrics)")
+        }
+
+        @Test func theMetricsSayWhatTheSegmentSays() throws {
+            let rig = try Rig(chronyd: .selectable, relay: false, interval: 0.0625)
+            defer { rig.stop() }
+            let segment = try #require(rig.daemon.segmentPath)
+            try #require(eventually(within: 20) { SegmentRead.read(segment)?.status == SegmentRead.synchronized }, "\(rig.report)")
+            var metrics: [String: Double] = [:]
+            #expect(try eventually(within: 10) {
+                metrics = try parseMetrics(String(contentsOfFile: rig.daemon.metricsFilePath, encoding: .utf8))
+                return metrics["vmclockd_clockbound_status{status=\"synchronized\"}"] == 1
+            }, "\(metrics)")
+            #expect(metrics["vmclockd_clockbound_status{status=\"disrupted\"}"] == 0 && metrics["vmclockd_clockbound_segment_writing"] == 1)
+            let bound = try #require(metrics["vmclockd_clockbound_bound_seconds"])
+            #expect(bound > 0 && bound < 0.01, "\(bound)")
+        }
+    }
+}

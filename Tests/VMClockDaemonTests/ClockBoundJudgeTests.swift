@@ -38,7 +38,7 @@ import VMClockPage
         init(_ s: Scenario) { self.s = s }
 
         /// A tracking report asked now, its reference updated `ago` ns before.
-        mutating func chronyd(synchronised: Bool = true, referenceAge ago: Int64 = 1_000_000_000, interval: Bool = true) {
+        mutating func chronyd(synchronised: Bool = true, referenceAge ago: Int64? = 1_000_000_000) {
             judge.chronyd(ChronydTracking(
                 ClockBoundJudgeTests.report(synchronised: synchronised), askedAt: s.now, answeredAt: s.now,
                 referenceAgeNanoseconds: ago))
@@ -148,6 +148,15 @@ import VMClockPage
         w.chronyd(referenceAge: 100_000_000)
         let v = w.verdict()
         #expect(v.status == .synchronized && v.reason == .chronyd && v.disruptionMarker == 42)
+        // A reference time ahead of the clock says nothing of when: it ends no disruption.
+        w.s.image.disruptionMarker += 1
+        w.run(milliseconds: 20)
+        w.judge.resetAcknowledged(at: w.s.now)
+        w.run(milliseconds: 20)
+        w.chronyd(referenceAge: -5_000_000)
+        #expect(w.verdict().status == .disrupted && w.verdict().reason == .resyncOwed)
+        w.chronyd(referenceAge: 5_000_000)
+        #expect(w.verdict().status == .synchronized)
         // And it stays over when the next report is older again.
         w.chronyd(referenceAge: w.s.now - acknowledged + 1)
         #expect(w.verdict().status == .synchronized)

@@ -26,11 +26,14 @@ public struct ChronydTracking: Sendable, Equatable {
 
     /// `answeredAt` (monotonic) is when the answer was read; `referenceAge`
     /// how long before it, by chronyd's reference time and the system clock
-    /// read with it (chronyd moves its reference time with every step it makes).
-    public init(_ report: TrackingReport, askedAt: Int64, answeredAt: Int64, referenceAgeNanoseconds: Int64) {
+    /// read with it (chronyd moves its reference time with every step it
+    /// makes); nil or negative (a reference time ahead of the clock, or past
+    /// any Int64) says nothing of when: taken as never, so it can neither end
+    /// a disruption nor pass for fresh.
+    public init(_ report: TrackingReport, askedAt: Int64, answeredAt: Int64, referenceAgeNanoseconds: Int64?) {
         self.askedAt = askedAt
         synchronised = report.isSynchronised
-        referenceUpdatedAt = answeredAt &- max(0, referenceAgeNanoseconds)
+        referenceUpdatedAt = referenceAgeNanoseconds.flatMap { $0 >= 0 ? answeredAt &- $0 : nil } ?? .min
         let correction = abs(report.currentCorrection)
         correctionNanoseconds = Self.nanosecondsUp(correction)
         boundNanoseconds = Self.nanosecondsUp(report.rootDelay / 2 + report.rootDispersion + correction)
