@@ -32,7 +32,7 @@ public struct ClockBoundVerdict: Sendable, Equatable {
             case .resyncOwed: "chronyd dropped the old host's history and has not synchronised since (nor is vmclockd tracking)"
             case .unverifiedStart: "no page identity from an earlier run: chronyd was reset and has not synchronised since"
             case .noDevice: "no vmclock device: a migration could not be seen, so no bound is vouched for"
-            case .measured: "measured against the page: |system clock − page| + the page's bound + the read + chronyd's remaining correction"
+            case .measured: "|system clock − page| + the page's bound + the read + chronyd's remaining correction, at the last look"
             case .chronyd: "chronyd's root delay / 2 + root dispersion + remaining correction (ClockBound's formula), synchronised since the last reset"
             case .chronydStale: "chronyd is synchronised but has not updated its reference for 8 update intervals"
             case .chronydUnsynchronised: "chronyd is not synchronised"
