@@ -156,3 +156,33 @@ extension LiveDevice {
         }
     }
 }
+
+extension LiveDevice.ClockBoundSegmentFault {
+    /// The device gone: Disrupted from the look that sees it until chronyd
+    /// acknowledged the reset, then Unknown (no device: a migration could
+    /// not be seen), with disruption support 0, so clients stop looking for it.
+    @Test func theDeviceGoneIsDisruptedThenUnknownWithoutSupport() throws {
+        let rig = try Rig(chronyd: .selectable, relay: false, interval: 0.0625)
+        defer { rig.stop() }
+        let segment = try #require(rig.daemon.segmentPath)
+        let chronyd = try #require(rig.chronyd)
+        try #require(eventually(within: 20) { SegmentRead.read(segment)?.status == SegmentRead.synchronized }, "\(rig.report)")
+        // chronyd down first, so the reset stays owed and Disrupted stays to be seen.
+        chronyd.crash()
+        _ = try rig.simulator.send("remove")
+        var disrupted: SegmentRead?
+        #expect(eventually(within: 10) {
+            disrupted = SegmentRead.read(segment)
+            return disrupted?.status == SegmentRead.disrupted
+        }, "\(String(describing: disrupted))\n\(rig.report)")
+        #expect(disrupted?.disruptionSupport == 0 && disrupted?.bound == 0, "\(String(describing: disrupted))")
+        // chronyd back: the reset is acknowledged, and without a device nothing is vouched for.
+        try chronyd.restart()
+        let reads = LiveDevice.ClockBoundRun.reads(segment, within: 20) { $0.status == SegmentRead.unknown }
+        let unknown = try #require(reads.last, "\(rig.report)")
+        #expect(unknown.status == SegmentRead.unknown && unknown.disruptionSupport == 0, "\(reads)\n\(rig.report)")
+        #expect(reads.allSatisfy { $0.status != SegmentRead.synchronized }, "\(reads)")
+        let view = try #require(published(rig) { $0.state?.clockBound?.reason == "no-device" }, "\(rig.report)")
+        #expect(view.state?.clockBound?.status == "unknown" && view.state?.reset?.acknowledged == true)
+    }
+}
