@@ -37,8 +37,17 @@ extension LiveDevice {
             #expect(synchronized.bound >= 2_000_000, "\(synchronized)")
             #expect(synchronized.disruptionSupport == 1 && synchronized.marker == pageMarker(rig.simulator.pagePath))
             #expect(synchronized.version == 2 && synchronized.maxDrift >= 1_000, "\(synchronized)")
-            let view = try #require(published(rig) { $0.state != nil })
-            _ = view
+            // A client the project did not write, on the daemon's own segment: its bound holds the
+            // simulator's true error (the page is 2 ms ahead of the system clock).
+            if ClockBoundPythonClient.isAvailable() {
+                let client = try ClockBoundPythonClient(directory: DaemonProcess.beside(segment, ""))
+                let reads = try client.read(segment, reads: 20)
+                #expect(reads.count == 20)
+                for read in reads {
+                    let (earliest, latest) = try (#require(read.earliest, "\(read)"), #require(read.latest, "\(read)"))
+                    #expect((latest - earliest) / 2 >= 2_000_000, "the client's bound under the true error: \(read)")
+                }
+            }
 
             let ack = try rig.simulator.send("disrupt step_ns=3000000")
             let marker = try #require(ack["marker"].flatMap(UInt64.init))
