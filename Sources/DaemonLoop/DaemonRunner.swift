@@ -189,16 +189,14 @@ public final class DaemonRunner {
     private func learn(_ answer: ChronydAnswer, now: Int64) {
         switch answer {
         case .resetAcknowledged(_, let disruption, _):
-            core.resetAcknowledged(disruption: disruption)
+            core.resetAcknowledged(disruption: disruption, now: now)
             ledger.resetAcknowledged(disruption: disruption, at: .at())
             applications?.resetAcknowledged(at: now)
         case .resetFailed: ledger.resetFailed()
         case .tracking(let tracking, let askedAt):
             // A reference time that is no Int64 (a reply's ref_time past
             // 2^63 s) says nothing of its age: nothing learnt, and no trap.
-            guard let seconds = Int64(exactly: tracking.referenceTime.rounded(.down)) else { break }
-            let fraction = tracking.referenceTime - Double(seconds)
-            let age = SystemClock.realtime().seconds(since: Timestamp(seconds: seconds, nanoseconds: 0)) - fraction
+            guard let age = tracking.referenceAgeSeconds(systemNow: SystemClock.realtime()) else { break }
             let answeredAt = SystemClock.monotonicNanoseconds()
             applications?.chronyd(tracking, askedAt: askedAt, now: answeredAt,
                                   referenceAgeNanoseconds: (age * 1e9).isFinite ? Int64(exactly: (age * 1e9).rounded(.down)) : nil)
