@@ -23,6 +23,8 @@ public struct DaemonCore: Sendable {
     private var needsSettle: Bool
     private var goodSince: Int64?
     private var resumedAt: Int64?
+    /// When chronyd last acknowledged a reset (monotonic).
+    private var acknowledgedAt: Int64?
     private var changes = PageChanges()
     /// The clock data last seen under the current identity, whatever its
     /// verdict: what a host step is measured against.
@@ -53,10 +55,12 @@ public struct DaemonCore: Sendable {
     /// once no reset is owed. What the daemon keeps across its restarts.
     public var confirmedIdentity: PageIdentity? { resetOwed == nil && !identities.lost ? identity : nil }
 
-    /// chronyd acknowledged reset `number` (see `resetOwed`). One asked for
-    /// an earlier disruption or step does not cover a later one.
-    public mutating func resetAcknowledged(disruption number: Int) {
-        if resetOwed == number { resetOwed = nil }
+    /// chronyd acknowledged reset `number` (see `resetOwed`) at `now`. One
+    /// asked for an earlier disruption or step does not cover a later one.
+    public mutating func resetAcknowledged(disruption number: Int, now: Int64) {
+        guard resetOwed == number else { return }
+        resetOwed = nil
+        acknowledgedAt = now
     }
 
     /// The kernel's verdict on the TSC. It matters only where the counter
@@ -116,7 +120,7 @@ public struct DaemonCore: Sendable {
         if next != .tracking { sample = nil }
         if observation != .busy { busySince = nil }
         effects += move(to: next, now: now)
-        effects += questions.giveUp(now: now, sinceResume: secondsSinceResume(now), pageSeen: identity != nil)
+        effects += questions.giveUp(now: now, sinceMeasurementsBegan: secondsSinceMeasurementsBegan(now), pageSeen: identity != nil)
         return effects
     }
 
@@ -133,7 +137,9 @@ public struct DaemonCore: Sendable {
     }
 
     private mutating func disrupt(_ change: IdentityWatch.Change) -> [DaemonEffect] {
-        askReset(expectingStep: change.new?.counterID != 0xff)
+        // A restored guest's clock is seconds behind whether or not the page
+        // has clock data; without it, chronyd's NTP sources measure it.
+        askReset(expectingStep: change.new != nil)
         lastClock = nil
         calibration.reset()
         needsSettle = configuration.settleTime > 0
@@ -146,8 +152,8 @@ public struct DaemonCore: Sendable {
 
     /// chronyd must drop what it holds of VMCK: one reset, numbered, owed
     /// until acknowledged.
-    /// `expectingStep`: the clock may be far off after it (a page with
-    /// clock data, and stepping not switched off).
+    /// `expectingStep`: the clock may be far off after it (a page is
+    /// there, and stepping is not switched off).
     private mutating func askReset(expectingStep: Bool) {
         resetsAsked += 1
         resetOwed = resetsAsked
@@ -276,7 +282,9 @@ public struct DaemonCore: Sendable {
     // MARK: - chronyd's tracking report
 
     /// Whether the runner should ask chronyd for its tracking report.
-    public var wantsTracking: Bool { questions.wantsReport(tracking: state == .tracking, pageSeen: identity != nil) }
+    public var wantsTracking: Bool {
+        questions.wantsReport(measuring: measurementsSince != nil, pageSeen: identity != nil)
+    }
 
     /// A page was seen, no earlier run left its identity, and no reset has
     /// been asked since: chronyd's tracking report decides.
@@ -293,7 +301,7 @@ public struct DaemonCore: Sendable {
     ) -> [DaemonEffect] {
         let decision = questions.answer(
             correctionSeconds: correctionSeconds, referenceAgeSeconds: referenceAgeSeconds, synchronised: synchronised,
-            sinceResume: secondsSinceResume(now), pageSeen: identity != nil, stepThreshold: configuration.stepThreshold)
+            sinceMeasurementsBegan: secondsSinceMeasurementsBegan(now), pageSeen: identity != nil, stepThreshold: configuration.stepThreshold)
         switch decision {
         case .none: return []
         case .step(let correction): return [.makeStep(correctionSeconds: correction)]
@@ -311,9 +319,19 @@ public struct DaemonCore: Sendable {
 
     static let stepPatienceSeconds = TrackingQuestions.patienceSeconds
 
-    /// Seconds since samples resumed; nil while not tracking.
-    private func secondsSinceResume(_ now: Int64) -> Double? {
-        guard state == .tracking, let resumedAt else { return nil }
-        return Double(now - resumedAt) * 1e-9
+    /// Since when chronyd's measurements are of the clock as it is now
+    /// (monotonic): since samples resumed, while tracking; on a page with no
+    /// clock data, since the reset was acknowledged (its NTP sources). nil
+    /// while there can be none.
+    private var measurementsSince: Int64? {
+        switch state {
+        case .tracking: resumedAt
+        case .disruptionOnly where resetOwed == nil: acknowledgedAt
+        default: nil
+        }
+    }
+
+    private func secondsSinceMeasurementsBegan(_ now: Int64) -> Double? {
+        measurementsSince.map { Double(now - $0) * 1e-9 }
     }
 }

@@ -38,31 +38,34 @@ struct TrackingQuestions: Sendable {
     /// A page was seen, and no earlier run left its identity.
     func isVerifyingStart(pageSeen: Bool) -> Bool { startUnverified && pageSeen }
 
-    func wantsReport(tracking: Bool, pageSeen: Bool) -> Bool {
-        (stepPending && tracking) || isVerifyingStart(pageSeen: pageSeen)
+    /// `measuring`: chronyd's measurements can be of the clock as it is now.
+    func wantsReport(measuring: Bool, pageSeen: Bool) -> Bool {
+        (stepPending && measuring) || isVerifyingStart(pageSeen: pageSeen)
     }
 
-    /// chronyd's report, given `sinceResume` seconds after samples resumed
-    /// (nil while not tracking), of a reference updated `referenceAge` ago.
+    /// chronyd's report, given `sinceMeasurementsBegan` seconds after its
+    /// measurements began to be of the clock as it is now (samples resumed,
+    /// or, with no clock data, the reset acknowledged; nil while they cannot
+    /// be), of a reference updated `referenceAge` ago.
     mutating func answer(
         correctionSeconds: Double, referenceAgeSeconds: Double, synchronised: Bool,
-        sinceResume: Double?, pageSeen: Bool, stepThreshold: Double?
+        sinceMeasurementsBegan: Double?, pageSeen: Bool, stepThreshold: Double?
     ) -> Decision {
         if isVerifyingStart(pageSeen: pageSeen) {
             startUnverified = false
             return synchronised ? .resetUnverifiedStart : .startVerified
         }
-        guard stepPending, let sinceResume, let stepThreshold else { return .none }
-        // Only a correction chronyd computed from measurements taken after
-        // samples resumed reflects the new host.
-        guard referenceAgeSeconds < sinceResume else { return .none }
+        guard stepPending, let sinceMeasurementsBegan, let stepThreshold else { return .none }
+        // Only a correction chronyd computed from measurements taken since
+        // then reflects the new host.
+        guard referenceAgeSeconds < sinceMeasurementsBegan else { return .none }
         stepPending = false
         return abs(correctionSeconds) > stepThreshold ? .step(correctionSeconds: correctionSeconds) : .none
     }
 
     /// Stop asking a chronyd that cannot be asked, or never updates, once
     /// it has had long enough; the line that says so.
-    mutating func giveUp(now: Int64, sinceResume: Double?, pageSeen: Bool) -> [DaemonEffect] {
+    mutating func giveUp(now: Int64, sinceMeasurementsBegan: Double?, pageSeen: Bool) -> [DaemonEffect] {
         var effects: [DaemonEffect] = []
         if isVerifyingStart(pageSeen: pageSeen) {
             let since = verifyingSince ?? now
@@ -72,9 +75,9 @@ struct TrackingQuestions: Sendable {
                 effects.append(.log(.startUnverifiable))
             }
         }
-        if stepPending, let sinceResume, sinceResume > Self.patienceSeconds {
+        if stepPending, let sinceMeasurementsBegan, sinceMeasurementsBegan > Self.patienceSeconds {
             stepPending = false
-            effects.append(.log(.stepSkipped(reason: "chronyd gave no correction computed after the resume within \(Int(Self.patienceSeconds)) s (unreachable, or the VMCK refclock not selectable?)")))
+            effects.append(.log(.stepSkipped(reason: "chronyd gave no correction measured after the disruption within \(Int(Self.patienceSeconds)) s (unreachable, no source it can reach, or the VMCK refclock not selectable?)")))
         }
         return effects
     }

@@ -49,7 +49,7 @@ import Glibc
         #expect(s.history.disruptionsWhileAway == [true])
         #expect(s.state == .holding(.resetPending))
         #expect(s.core.confirmedIdentity == nil)  // not kept until chronyd is reset
-        s.core.resetAcknowledged(disruption: 1)
+        s.core.resetAcknowledged(disruption: 1, now: s.now)
         s.run(milliseconds: 10)
         #expect(s.state == .tracking)
         #expect(s.core.confirmedIdentity == identity(s))
@@ -105,7 +105,7 @@ import Glibc
         s.run(milliseconds: 5_000)
         #expect(s.state == .holding(.resetPending))
         #expect(s.core.sample == nil)
-        s.core.resetAcknowledged(disruption: 1)
+        s.core.resetAcknowledged(disruption: 1, now: s.now)
         s.run(milliseconds: 10)
         #expect(s.state == .tracking)
     }
@@ -123,10 +123,10 @@ import Glibc
         s.run(milliseconds: 100)
         #expect(s.history.hostSteps.count == (laterIsAHostStep ? 1 : 0))
         #expect(s.core.resetOwed == 2)
-        s.core.resetAcknowledged(disruption: 1)
+        s.core.resetAcknowledged(disruption: 1, now: s.now)
         s.run(milliseconds: 10)
         #expect(s.state == .holding(.resetPending))
-        s.core.resetAcknowledged(disruption: 2)
+        s.core.resetAcknowledged(disruption: 2, now: s.now)
         s.run(milliseconds: 10)
         #expect(s.state == .tracking)
     }
@@ -198,7 +198,8 @@ import Glibc
         #expect(s.history.disruptions.count == 3)
         #expect(s.acknowledgedResets == 3)
         #expect(s.state == .disruptionOnly)
-        #expect(!s.core.stepPending)
+        // The last one's aftermath is still to be checked (chronyd's NTP sources).
+        #expect(s.core.stepPending)
     }
 
     @Test func maintenanceFlagsAreAnnouncedOnceEach() {
@@ -385,6 +386,57 @@ import Glibc
         var s = resumedAfterDisruption { $0.stepThreshold = nil }
         #expect(!s.core.wantsTracking)
         #expect(s.core.tracking(correctionSeconds: 7.0, referenceAgeSeconds: 0.5, synchronised: true, now: s.now).isEmpty)
+    }
+}
+
+/// A page with no clock data (today's hosts): after a restore the clock is
+/// seconds behind all the same, and only chronyd's NTP sources, measured
+/// after the reset, can say by how much (packaging/vm-test: 3.4 s behind after
+/// a file migration, slewed in over 40 s without a step).
+@Suite struct SteppingWithoutClockData {
+    func disrupted(acknowledged: Bool = true, _ configure: (inout DaemonConfiguration) -> Void = { _ in }) -> Scenario {
+        var s = Scenario(configure)
+        s.image.counterID = CounterID.invalid.rawValue
+        s.run(milliseconds: 100)
+        s.chronydAcknowledges = acknowledged
+        s.image.disruptionMarker += 1
+        s.run(milliseconds: 100)
+        return s
+    }
+
+    @Test func stepsOnceChronydsSourcesMeasuredTheNewHost() {
+        var s = disrupted()
+        #expect(s.state == .disruptionOnly && s.core.wantsTracking)
+        s.run(milliseconds: 2_000)
+        let effects = s.core.tracking(correctionSeconds: 3.4, referenceAgeSeconds: 0.5, synchronised: true, now: s.now)
+        #expect(effects == [.makeStep(correctionSeconds: 3.4)])
+        #expect(!s.core.wantsTracking)
+    }
+
+    @Test func aReferenceFromBeforeTheAcknowledgementDecidesNothing() {
+        var s = disrupted()
+        s.run(milliseconds: 1_000)
+        // Updated 30 s ago: before the reset, on the old host.
+        #expect(s.core.tracking(correctionSeconds: 3.4, referenceAgeSeconds: 30, synchronised: true, now: s.now).isEmpty)
+        #expect(s.core.wantsTracking)
+    }
+
+    @Test func nothingIsAskedWhileTheResetIsOwed() {
+        let s = disrupted(acknowledged: false)
+        #expect(s.core.resetOwed != nil)
+        #expect(!s.core.wantsTracking)
+    }
+
+    @Test func smallCorrectionsAreLeftToSlew() {
+        var s = disrupted()
+        s.run(milliseconds: 2_000)
+        #expect(s.core.tracking(correctionSeconds: 0.2, referenceAgeSeconds: 0.5, synchronised: true, now: s.now).isEmpty)
+        #expect(!s.core.wantsTracking)
+    }
+
+    @Test func neverStepsWhenSwitchedOff() {
+        let s = disrupted { $0.stepThreshold = nil }
+        #expect(!s.core.wantsTracking && !s.core.stepPending)
     }
 }
 

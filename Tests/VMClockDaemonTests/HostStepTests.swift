@@ -28,7 +28,7 @@ import VMClockSimulation
         s.run(milliseconds: 1_000)
         #expect(s.history.hostSteps.count == 1, "the new page is followed, not stepped again")
         #expect(s.state == .holding(.resetPending))
-        s.core.resetAcknowledged(disruption: 1)
+        s.core.resetAcknowledged(disruption: 1, now: s.now)
         s.run(milliseconds: 10)
         #expect(s.state == .tracking)
         let offset = try #require(s.core.sample).offsetNanoseconds

@@ -105,7 +105,7 @@ struct Scenario {
     @discardableResult
     mutating func feed(_ observation: Observation) -> [DaemonEffect] {
         if chronydAcknowledges, let owed = core.resetOwed {
-            core.resetAcknowledged(disruption: owed)
+            core.resetAcknowledged(disruption: owed, now: now)
             acknowledgedResets += 1
         }
         let effects = core.observe(observation, now: now)
