@@ -341,17 +341,31 @@ import Glibc
     }
 }
 
+/// A restored or migrated guest's clock can be seconds off, with or without
+/// clock data in the page (today's hosts have none: packaging/vm-test saw a
+/// real file migration leave the clock 3.4 s behind, slewed in over 40 s
+/// without a step). chronyd measures it after the reset: by vmclockd's
+/// samples once they resume, or by its NTP sources once the reset is
+/// acknowledged.
 @Suite struct SteppingAfterADisruption {
-    func resumedAfterDisruption(_ configure: (inout DaemonConfiguration) -> Void = { _ in }) -> Scenario {
+    enum Page: CaseIterable { case clockData, noClockData }
+
+    func disrupted(_ page: Page, acknowledged: Bool = true, _ configure: (inout DaemonConfiguration) -> Void = { _ in }) -> Scenario {
         var s = Scenario(configure)
-        s.startTracking()
+        switch page {
+        case .clockData: s.startTracking()
+        case .noClockData:
+            s.image.counterID = CounterID.invalid.rawValue
+            s.run(milliseconds: 100)
+        }
+        s.chronydAcknowledges = acknowledged
         s.image.disruptionMarker += 1
         s.run(milliseconds: 100)
         return s
     }
 
-    @Test func stepsWhenChronydsFreshCorrectionIsLarge() {
-        var s = resumedAfterDisruption()
+    @Test(arguments: Page.allCases) func stepsWhenChronydsFreshCorrectionIsLarge(page: Page) {
+        var s = disrupted(page)
         #expect(s.core.wantsTracking)
         s.run(milliseconds: 2_000)
         let effects = s.core.tracking(correctionSeconds: -7.0, referenceAgeSeconds: 0.5, synchronised: true, now: s.now)
@@ -359,22 +373,29 @@ import Glibc
         #expect(!s.core.wantsTracking)
     }
 
-    @Test func waitsForAReferenceUpdatedAfterResuming() {
-        var s = resumedAfterDisruption()
+    @Test(arguments: Page.allCases) func waitsForAReferenceUpdatedSinceMeasurementsBegan(page: Page) {
+        var s = disrupted(page)
         s.run(milliseconds: 1_000)
+        // Updated 30 s ago: before the disruption, on the old host.
         #expect(s.core.tracking(correctionSeconds: 7.0, referenceAgeSeconds: 30, synchronised: true, now: s.now).isEmpty)
         #expect(s.core.wantsTracking)
     }
 
-    @Test func smallCorrectionsAreLeftToSlew() {
-        var s = resumedAfterDisruption()
+    @Test(arguments: Page.allCases) func nothingIsAskedWhileTheResetIsOwed(page: Page) {
+        let s = disrupted(page, acknowledged: false)
+        #expect(s.core.resetOwed != nil)
+        #expect(!s.core.wantsTracking)
+    }
+
+    @Test(arguments: Page.allCases) func smallCorrectionsAreLeftToSlew(page: Page) {
+        var s = disrupted(page)
         s.run(milliseconds: 2_000)
         #expect(s.core.tracking(correctionSeconds: 0.2, referenceAgeSeconds: 0.5, synchronised: true, now: s.now).isEmpty)
         #expect(!s.core.wantsTracking)
     }
 
-    @Test func givesUpOnAChronydThatNeverAnswers() {
-        var s = resumedAfterDisruption()
+    @Test(arguments: Page.allCases) func givesUpOnAChronydThatNeverAnswers(page: Page) {
+        var s = disrupted(page)
         s.run(milliseconds: 119_000)
         #expect(s.core.wantsTracking)
         s.run(milliseconds: 2_000)
@@ -382,61 +403,11 @@ import Glibc
         #expect(s.history.contains { if case .log(.stepSkipped) = $0 { true } else { false } })
     }
 
-    @Test func neverStepsWhenSwitchedOff() {
-        var s = resumedAfterDisruption { $0.stepThreshold = nil }
-        #expect(!s.core.wantsTracking)
-        #expect(s.core.tracking(correctionSeconds: 7.0, referenceAgeSeconds: 0.5, synchronised: true, now: s.now).isEmpty)
-    }
-}
-
-/// A page with no clock data (today's hosts): after a restore the clock is
-/// seconds behind all the same, and only chronyd's NTP sources, measured
-/// after the reset, can say by how much (packaging/vm-test: 3.4 s behind after
-/// a file migration, slewed in over 40 s without a step).
-@Suite struct SteppingWithoutClockData {
-    func disrupted(acknowledged: Bool = true, _ configure: (inout DaemonConfiguration) -> Void = { _ in }) -> Scenario {
-        var s = Scenario(configure)
-        s.image.counterID = CounterID.invalid.rawValue
-        s.run(milliseconds: 100)
-        s.chronydAcknowledges = acknowledged
-        s.image.disruptionMarker += 1
-        s.run(milliseconds: 100)
-        return s
-    }
-
-    @Test func stepsOnceChronydsSourcesMeasuredTheNewHost() {
-        var s = disrupted()
-        #expect(s.state == .disruptionOnly && s.core.wantsTracking)
-        s.run(milliseconds: 2_000)
-        let effects = s.core.tracking(correctionSeconds: 3.4, referenceAgeSeconds: 0.5, synchronised: true, now: s.now)
-        #expect(effects == [.makeStep(correctionSeconds: 3.4)])
-        #expect(!s.core.wantsTracking)
-    }
-
-    @Test func aReferenceFromBeforeTheAcknowledgementDecidesNothing() {
-        var s = disrupted()
-        s.run(milliseconds: 1_000)
-        // Updated 30 s ago: before the reset, on the old host.
-        #expect(s.core.tracking(correctionSeconds: 3.4, referenceAgeSeconds: 30, synchronised: true, now: s.now).isEmpty)
-        #expect(s.core.wantsTracking)
-    }
-
-    @Test func nothingIsAskedWhileTheResetIsOwed() {
-        let s = disrupted(acknowledged: false)
-        #expect(s.core.resetOwed != nil)
-        #expect(!s.core.wantsTracking)
-    }
-
-    @Test func smallCorrectionsAreLeftToSlew() {
-        var s = disrupted()
-        s.run(milliseconds: 2_000)
-        #expect(s.core.tracking(correctionSeconds: 0.2, referenceAgeSeconds: 0.5, synchronised: true, now: s.now).isEmpty)
-        #expect(!s.core.wantsTracking)
-    }
-
-    @Test func neverStepsWhenSwitchedOff() {
-        let s = disrupted { $0.stepThreshold = nil }
+    @Test(arguments: Page.allCases) func neverStepsWhenSwitchedOff(page: Page) {
+        let s = disrupted(page) { $0.stepThreshold = nil }
         #expect(!s.core.wantsTracking && !s.core.stepPending)
+        var t = s
+        #expect(t.core.tracking(correctionSeconds: 7.0, referenceAgeSeconds: 0.5, synchronised: true, now: t.now).isEmpty)
     }
 }
 

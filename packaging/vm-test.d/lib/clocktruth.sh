@@ -55,7 +55,7 @@ watch_start() {  # watch_start SERIES: ask the guest ten times a second, until w
   ip netns exec "$netns" /usr/bin/python3 "$here/vm-test.d/clockwatch.py" "$guest_ip" "$probe_port" "$1" 0.1 &
   echo $! >"$work/net-watch.pid"
   local i
-  for i in $(seq 100); do [ "$(grep -c '"h4"' "$1" 2>/dev/null)" -ge 10 ] && return 0; sleep 0.2; done
+  for i in $(seq 100); do [ "$(grep -c '"h4"' "$1" 2>/dev/null || true)" -ge 10 ] 2>/dev/null && return 0; sleep 0.2; done
   return 1
 }
 watch_stop() { net_stop watch; }

@@ -4,15 +4,18 @@
 # $work/NAME.pid; cleanup stops exactly those (QMP quit first, then SIGTERM,
 # then SIGKILL).
 
-# Every QEMU this script starts writes its pid to $work/NAME.pid; cleanup stops
-# exactly those (QMP quit first, then SIGTERM, then SIGKILL).
 vmclock_device=(-device vmclock)
 vm=a   # the instance the guest currently runs in
 
-qemu_alive() {  # qemu_alive NAME
-  local pid
+qemu_alive() {  # qemu_alive NAME: its process is there, and QEMU's once its command line can be read
+  local pid command
   pid=$(cat "$work/$1.pid" 2>/dev/null) || return 1
-  [ -n "$pid" ] && grep -qa qemu-system "/proc/$pid/cmdline" 2>/dev/null
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  grep -q '^State:.*zombie' "/proc/$pid/status" 2>/dev/null && return 1
+  # Empty for an instant while `ip netns exec` execs QEMU: not a death
+  # (taking it for one made a start look failed now and then).
+  command=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+  [ -z "$command" ] || [[ $command == *qemu-system* ]]
 }
 
 stop_qemu() {  # stop_qemu NAME
@@ -48,7 +51,7 @@ start_qemu() {  # start_qemu NAME [extra QEMU arguments...]; no vmclock device w
   echo $! >"$work/$name.pid"
   local i
   for i in $(seq 300); do [ -S "$work/$name.qmp" ] && return 0; qemu_alive "$name" || break; sleep 0.1; done
-  echo "QEMU $name: $(qemu_alive "$name" && echo "no QMP socket after 30 s" || echo "exited") (pid $(cat "$work/$name.pid"))"
+  echo "QEMU $name: $(qemu_alive "$name" && echo "no QMP socket after 30 s" || echo "exited") (pid $(cat "$work/$name.pid"), after $i looks)"
   cat "$work/$name.qemu.log"
   return 1
 }
