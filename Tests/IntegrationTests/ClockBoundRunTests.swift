@@ -15,6 +15,22 @@ extension LiveDevice {
     /// (TestSupport's SegmentRead), as a client that cannot read the device does.
     @Suite(.enabled(if: ChronyProcess.isAvailable, "needs root and /usr/sbin/chronyd"))
     struct ClockBoundRun {
+        /// vmclockd at its defaults on a page with clock data beside a
+        /// selectable chronyd, once the segment says Synchronized: the rig
+        /// (the caller stops it), the segment's path and chronyd.
+        static func synchronizedRig() throws -> (rig: Rig, segment: String, chronyd: ChronyProcess) {
+            let rig = try Rig(chronyd: .selectable, relay: false, interval: 0.0625)
+            do {
+                let segment = try #require(rig.daemon.segmentPath)
+                let chronyd = try #require(rig.chronyd)
+                try #require(eventually(within: 20) { SegmentRead.read(segment)?.status == SegmentRead.synchronized }, "\(rig.report)")
+                return (rig, segment, chronyd)
+            } catch {
+                rig.stop()
+                throw error
+            }
+        }
+
         /// Reads the segment every 2 ms until `done` says so or `seconds` pass; every read.
         static func reads(_ path: String, within seconds: Double, until done: (SegmentRead) -> Bool) -> [SegmentRead] {
             var all: [SegmentRead] = []
@@ -74,11 +90,8 @@ extension LiveDevice {
         }
 
         @Test func stoppingTheDaemonLeavesUnknownAndARestartNeverShowsTheOldSynchronized() throws {
-            let rig = try Rig(chronyd: .selectable, relay: false, interval: 0.0625)
+            let (rig, segment, chronyd) = try ClockBoundRun.synchronizedRig()
             defer { rig.stop() }
-            let segment = try #require(rig.daemon.segmentPath)
-            let chronyd = try #require(rig.chronyd)
-            try #require(eventually(within: 20) { SegmentRead.read(segment)?.status == SegmentRead.synchronized }, "\(rig.report)")
             // SIGKILL: nothing is withdrawn; the file says Synchronized until void_after, 5 s on.
             let killed = try #require(SegmentRead.read(segment))
             rig.daemon.send(signal: SIGKILL)
@@ -112,11 +125,8 @@ extension LiveDevice {
         }
 
         @Test func chronydGoneIsUnknownBackIsSynchronized() throws {
-            let rig = try Rig(chronyd: .selectable, relay: false, interval: 0.0625)
+            let (rig, segment, chronyd) = try ClockBoundRun.synchronizedRig()
             defer { rig.stop() }
-            let segment = try #require(rig.daemon.segmentPath)
-            try #require(eventually(within: 20) { SegmentRead.read(segment)?.status == SegmentRead.synchronized }, "\(rig.report)")
-            let chronyd = try #require(rig.chronyd)
             chronyd.crash()
             #expect(eventually(within: 15) { SegmentRead.read(segment)?.status == SegmentRead.unknown }, "\(rig.report)")
             let view = try #require(published(rig) { $0.state?.clockBound?.reason == "chronyd-unreachable" }, "\(rig.report)")
@@ -150,10 +160,8 @@ extension LiveDevice {
         }
 
         @Test func theMetricsSayWhatTheSegmentSays() throws {
-            let rig = try Rig(chronyd: .selectable, relay: false, interval: 0.0625)
+            let (rig, segment, _) = try LiveDevice.ClockBoundRun.synchronizedRig()
             defer { rig.stop() }
-            let segment = try #require(rig.daemon.segmentPath)
-            try #require(eventually(within: 20) { SegmentRead.read(segment)?.status == SegmentRead.synchronized }, "\(rig.report)")
             var metrics: [String: Double] = [:]
             #expect(try eventually(within: 10) {
                 metrics = try parseMetrics(String(contentsOfFile: rig.daemon.metricsFilePath, encoding: .utf8))
@@ -171,11 +179,8 @@ extension LiveDevice.ClockBoundSegmentFault {
     /// acknowledged the reset, then Unknown (no device: a migration could
     /// not be seen), with disruption support 0, so clients stop looking for it.
     @Test func theDeviceGoneIsDisruptedThenUnknownWithoutSupport() throws {
-        let rig = try Rig(chronyd: .selectable, relay: false, interval: 0.0625)
+        let (rig, segment, chronyd) = try LiveDevice.ClockBoundRun.synchronizedRig()
         defer { rig.stop() }
-        let segment = try #require(rig.daemon.segmentPath)
-        let chronyd = try #require(rig.chronyd)
-        try #require(eventually(within: 20) { SegmentRead.read(segment)?.status == SegmentRead.synchronized }, "\(rig.report)")
         // chronyd down first, so the reset stays owed and Disrupted stays to be seen.
         chronyd.crash()
         _ = try rig.simulator.send("remove")

@@ -404,10 +404,9 @@ import Glibc
     }
 
     @Test(arguments: Page.allCases) func neverStepsWhenSwitchedOff(page: Page) {
-        let s = disrupted(page) { $0.stepThreshold = nil }
+        var s = disrupted(page) { $0.stepThreshold = nil }
         #expect(!s.core.wantsTracking && !s.core.stepPending)
-        var t = s
-        #expect(t.core.tracking(correctionSeconds: 7.0, referenceAgeSeconds: 0.5, synchronised: true, now: t.now).isEmpty)
+        #expect(s.core.tracking(correctionSeconds: 7.0, referenceAgeSeconds: 0.5, synchronised: true, now: s.now).isEmpty)
     }
 }
 
