@@ -38,8 +38,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
-        // Benchmarks only (Sources/Benchmarks/vmclock-bench); see BENCHMARKS.md.
-        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         .target(name: "ErrorNumbers"),
@@ -96,7 +94,12 @@ let package = Package(
             ]),
         // Counts the heap allocations of a process it is preloaded into: the
         // daemon benchmark's "allocations per look". Never shipped.
-        .target(name: "CAllocationCount", path: "Sources/Benchmarks/CAllocationCount"),
+        // -fPIC: it is also a shared library, and without it Debian's arm64 clang
+        // turns its initial-exec thread-local counter into local-exec, which
+        // cannot be linked into one.
+        .target(
+            name: "CAllocationCount", path: "Sources/Benchmarks/CAllocationCount",
+            cSettings: [.unsafeFlags(["-fPIC"])]),
         .executableTarget(
             name: "vmclock-sim",
             dependencies: [
@@ -118,16 +121,6 @@ let package = Package(
         .target(
             name: "PageReference", dependencies: [.product(name: "BigInt", package: "BigInt")],
             path: "Sources/Harness/PageReference"),
-        // Run with `swift package --scratch-path .build-release benchmark` (BENCHMARKS.md);
-        // an executable, never a test. The plugin wants it under a folder named Benchmarks.
-        .executableTarget(
-            name: "vmclock-bench",
-            dependencies: [
-                "VMClockPage", "VMClockAccess", "VMClockSimulation",
-                .product(name: "Benchmark", package: "benchmark"),
-            ],
-            path: "Sources/Benchmarks/vmclock-bench",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
         // The daemon's figures (BENCHMARKS.md, "Daemon"): drives the release-built vmclockd and
         // vmclock-sim and a private chronyd as separate processes. Plain Swift, not the plugin's;
         // an executable, never a test. Run with `swift run -c release --scratch-path .build-release
@@ -207,3 +200,23 @@ let package = Package(
             ]),
     ]
 )
+
+// The plugin benchmarks (Sources/Benchmarks/vmclock-bench; BENCHMARKS.md) need
+// ordo-one/benchmark's Swift 6.3 manifest: its manifest for Swift 6.2 holds
+// swift-argument-parser below 1.6, which this package cannot share. So Debian's
+// Swift 6.2.3, the arm64 cross compiler (packaging/arm64), builds all but them.
+#if compiler(>=6.3)
+package.dependencies.append(
+    .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]))
+package.targets.append(
+    // Run with `swift package --scratch-path .build-release benchmark` (BENCHMARKS.md);
+    // an executable, never a test. The plugin wants it under a folder named Benchmarks.
+    .executableTarget(
+        name: "vmclock-bench",
+        dependencies: [
+            "VMClockPage", "VMClockAccess", "VMClockSimulation",
+            .product(name: "Benchmark", package: "benchmark"),
+        ],
+        path: "Sources/Benchmarks/vmclock-bench",
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+#endif

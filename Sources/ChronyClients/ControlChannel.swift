@@ -110,12 +110,16 @@ public final class ControlChannel {
     }
 
     private func transmit(_ request: ControlRequest, on socket: UnixDatagramSocket) throws(ControlFailure) {
-        do throws(Errno) {
-            try withUnsafeTemporaryAllocation(byteCount: ControlRequest.maximumLength, alignment: 8) { (raw) throws(Errno) in
-                let length = request.encode(into: raw)
+        // The failure comes out as a value: withUnsafeTemporaryAllocation
+        // rethrows untyped before Swift 6.3 (Debian's 6.2 builds arm64).
+        let failure: Errno? = withUnsafeTemporaryAllocation(byteCount: ControlRequest.maximumLength, alignment: 8) { raw in
+            let length = request.encode(into: raw)
+            do throws(Errno) {
                 try socket.send(UnsafeRawBufferPointer(rebasing: raw[..<length]), to: serverPath)
-            }
-        } catch { throw .unreachable(path: serverPath, ErrorNumber(error)) }
+                return nil
+            } catch { return error }
+        }
+        if let failure { throw .unreachable(path: serverPath, ErrorNumber(failure)) }
     }
 
     private func fail(_ command: ControlCommand, _ failure: ControlFailure) -> ControlOutcome {

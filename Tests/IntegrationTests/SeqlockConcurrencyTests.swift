@@ -50,12 +50,15 @@ extension LiveDevice {
             var busy = 0
             var read = 0
             while read < c.snapshots, busy <= c.snapshots {
+                // A Result, not `catch SnapshotError.busy`: Swift 6.2's SILGen
+                // (the arm64 build) fails on that pattern with typed throws.
                 let page: VMClockPage
-                do {
-                    page = try device.snapshot(timeout: .seconds(2))
-                } catch SnapshotError.busy {
+                switch Result(catching: { () throws(SnapshotError) in try device.snapshot(timeout: .seconds(2)) }) {
+                case .success(let read): page = read
+                case .failure(.busy):
                     busy += 1
                     continue
+                case .failure(let error): throw error
                 }
                 read += 1
                 if !TornWritePattern.isConsistent(page) { inconsistent += 1 }

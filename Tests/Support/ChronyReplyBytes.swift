@@ -5,9 +5,14 @@ public enum ChronyReplyBytes {
     /// A reply header (28 bytes) and `data`: version 6, pkt_type 2, res1, res2,
     /// command, reply, status, pad1–3, sequence, pad4, pad5.
     public static func reply(command: UInt16, type: UInt16, status: UInt16 = 0, sequence: UInt32 = 7, data: [UInt8]) -> [UInt8] {
-        [6, 2, 0, 0] + be(command) + be(type) + be(status) + [UInt8](repeating: 0, count: 6) + be(sequence)
-            + [UInt8](repeating: 0, count: 8) + data
+        concatenated([6, 2, 0, 0], be(command), be(type), be(status), zeros(6), be(sequence), zeros(8), data)
     }
+
+    /// The fields in order. (Not one `+` chain: Swift 6.2, which builds the
+    /// arm64 tests, gives up type-checking chains this long.)
+    public static func concatenated(_ fields: [UInt8]...) -> [UInt8] { fields.flatMap { $0 } }
+
+    public static func zeros(_ count: Int) -> [UInt8] { [UInt8](repeating: 0, count: count) }
 
     public static func be<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
         (0..<T.bitWidth / 8).reversed().map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) }
@@ -26,8 +31,9 @@ public enum ChronyReplyBytes {
         address: UInt32 = 0x564D_434B, family: UInt16 = 1, poll: Int16 = -4, stratum: UInt16 = 0, state: UInt16,
         mode: UInt16 = 2, reach: UInt16 = 0o377, since: UInt32 = 3, original: [UInt8], latest: [UInt8], error: [UInt8]
     ) -> [UInt8] {
-        be(address) + [UInt8](repeating: 0, count: 12) + be(family) + [0, 0] + be(poll) + be(stratum) + be(state) + be(mode)
-            + [0, 0] + be(reach) + be(since) + original + latest + error
+        concatenated(
+            be(address), zeros(12), be(family), zeros(2), be(poll), be(stratum), be(state), be(mode), zeros(2), be(reach),
+            be(since), original, latest, error)
     }
 
     // -5 · 2^-10 s, -3 · 2^-20 s, 2^-12 s: exact in a Float and in a Double.
@@ -46,9 +52,9 @@ public enum ChronyReplyBytes {
         rootDelay: [UInt8], rootDispersion: [UInt8], updateInterval: [UInt8]
     ) -> [UInt8] {
         let zero = float(coefficient: 0, exponent: 0)
-        return be(referenceID) + [UInt8](repeating: 0, count: 20) + be(UInt16(0)) + be(leap)
-            + be(UInt32(truncatingIfNeeded: referenceSeconds >> 32)) + be(UInt32(truncatingIfNeeded: referenceSeconds))
-            + be(referenceNanoseconds) + correction + zero + zero + zero + residualFrequency + skew + rootDelay + rootDispersion
-            + updateInterval
+        return concatenated(
+            be(referenceID), zeros(20), be(UInt16(0)), be(leap), be(UInt32(truncatingIfNeeded: referenceSeconds >> 32)),
+            be(UInt32(truncatingIfNeeded: referenceSeconds)), be(referenceNanoseconds), correction, zero, zero, zero,
+            residualFrequency, skew, rootDelay, rootDispersion, updateInterval)
     }
 }

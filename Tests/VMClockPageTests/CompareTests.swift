@@ -20,13 +20,15 @@ private func compareSpec() -> PageSpec {
 @Suite struct CompareTests {
     /// Bracket of 2 s (2^31 ticks) starting at counter_value: midpoint is
     /// exactly 1 s later, so the page says t0 + 1.000000000.
+    /// (`expected` is an Int64: Swift 6.2.3 on arm64, which builds the arm64
+    /// tests, crashes passing an Int128 argument to a parameterized test.)
     @Test(arguments: [
-        (Timestamp(seconds: t0, fraction: 3 << 62), Int128(250_000_000)),  // system 0.25 s behind
-        (Timestamp(seconds: t0 + 1, fraction: 1 << 62), Int128(-250_000_000)),  // system 0.25 s ahead
-        (Timestamp(seconds: t0 + 1, fraction: 0), Int128(0)),
-        (Timestamp(seconds: t0 + 3601, fraction: 0), Int128(-3_600_000_000_000)),
+        (Timestamp(seconds: t0, fraction: 3 << 62), Int64(250_000_000)),  // system 0.25 s behind
+        (Timestamp(seconds: t0 + 1, fraction: 1 << 62), Int64(-250_000_000)),  // system 0.25 s ahead
+        (Timestamp(seconds: t0 + 1, fraction: 0), Int64(0)),
+        (Timestamp(seconds: t0 + 3601, fraction: 0), Int64(-3_600_000_000_000)),
     ])
-    func offsetIsVMClockMinusSystem(system: Timestamp, expected: Int128) throws {
+    func offsetIsVMClockMinusSystem(system: Timestamp, expected: Int64) throws {
         let s = compareSpec()
         let data = try s.clockData()
         let bracket = CounterBracket(counterBefore: s.counterValue, counterAfter: s.counterValue + (1 << 31), system: system)
@@ -34,14 +36,16 @@ private func compareSpec() -> PageSpec {
         #expect(c.counter == s.counterValue + (1 << 30))
         #expect(c.utc == Timestamp(seconds: t0 + 1, fraction: 0))
         #expect(c.system == system)
-        #expect(c.offsetNanoseconds == expected)
+        #expect(c.offsetNanoseconds == Int128(expected))
         // The read: 2^30 + 1 ticks (the true counter may be up to after + 1):
         // 1 s + 0.93 ns → 1_000_000_001, and at the max error rate 2^-19 s + → 1908.
         #expect(c.readUncertaintyNanoseconds == 1_000_000_001 + 1908)
         // 2^30 ticks · 2^15 units = 2^-19 s = 1907.35… ns → 1908; 2^40 units = 59.6… ns → 60.
-        #expect(c.pageMaxErrorNanoseconds == 1000 + 1908)
-        #expect(c.pageEstErrorNanoseconds == 100 + 60)
-        #expect(c.offsetMaxErrorNanoseconds == 1000 + 1908 + 1_000_001_909)
+        // (Typed sums: Swift 6.2's SILGen crashes on an optional compared
+        // with an untyped literal sum inside #expect.)
+        #expect(c.pageMaxErrorNanoseconds == UInt64(1000 + 1908))
+        #expect(c.pageEstErrorNanoseconds == UInt64(100 + 60))
+        #expect(c.offsetMaxErrorNanoseconds == UInt64(1000 + 1908 + 1_000_001_909))
     }
 
     /// One tick is 2^-30 s = 0.931322574615478515625 ns; the max error rate

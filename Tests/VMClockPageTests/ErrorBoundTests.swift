@@ -28,10 +28,12 @@ private func boundSpec(flags: UInt64, shift: UInt8 = 0) -> PageSpec {
         }
     }
 
+    // The optional bounds are compared with typed sums: Swift 6.2's SILGen
+    // (Debian's, the arm64 build) crashes on an untyped literal sum there.
     @Test func maxAndEstAreIndependent() throws {
         let s = boundSpec(flags: PageSpec.timeMaxerrorValid | PageSpec.periodMaxerrorValid)
         let data = try s.clockData()
-        #expect(data.maxErrorNanoseconds(atCounter: s.counterValue + 1) == 5000 + 1_953_125)
+        #expect(data.maxErrorNanoseconds(atCounter: s.counterValue + 1) == UInt64(5000 + 1_953_125))
         #expect(data.estErrorNanoseconds(atCounter: s.counterValue + 1) == nil)
     }
 
@@ -52,7 +54,7 @@ private func boundSpec(flags: UInt64, shift: UInt8 = 0) -> PageSpec {
         #expect(data.maxErrorNanoseconds(atCounter: s.counterValue + 1) == 5000 + expectedNs)
         #expect(data.maxErrorNanoseconds(atCounter: s.counterValue - 1) == 5000 + expectedNs, "same bound before")
         // Half-unit estimate rate: 61_035.15625 ns per tick, 2 ticks = 122_070.3125 → 122_071.
-        #expect(data.estErrorNanoseconds(atCounter: s.counterValue - 2) == 700 + 122_071)
+        #expect(data.estErrorNanoseconds(atCounter: s.counterValue - 2) == UInt64(700 + 122_071))
     }
 
     @Test func roundsUpAtShift63() throws {
@@ -60,10 +62,10 @@ private func boundSpec(flags: UInt64, shift: UInt8 = 0) -> PageSpec {
         s.periodMaxerrorRate = 1 << 63  // 2^-64 s per tick
         let data = try s.clockData()
         // 2^55 ticks · 2^-64 s = 2^-9 s = 1_953_125 ns exactly.
-        #expect(data.maxErrorNanoseconds(atCounter: s.counterValue + (1 << 55)) == 5000 + 1_953_125)
+        #expect(data.maxErrorNanoseconds(atCounter: s.counterValue + (1 << 55)) == UInt64(5000 + 1_953_125))
         s.periodMaxerrorRate = (1 << 63) + 1  // + 2^55 · 2^-127 s = 2^-72 s
         let bumped = try s.clockData()
-        #expect(bumped.maxErrorNanoseconds(atCounter: s.counterValue + (1 << 55)) == 5000 + 1_953_126)
+        #expect(bumped.maxErrorNanoseconds(atCounter: s.counterValue + (1 << 55)) == UInt64(5000 + 1_953_126))
         // One tick of 2^-64 s is a tiny fraction of a ns: still one more ns.
         #expect(bumped.maxErrorNanoseconds(atCounter: s.counterValue - 1) == 5001)
     }

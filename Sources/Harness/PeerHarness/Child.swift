@@ -13,7 +13,9 @@ import Synchronization
 //   5 s and left its command socket behind; and vmclockd's SignalWatcher
 //   must collect SIGTERM and SIGHUP itself;
 // * a small fixed environment (no LD_PRELOAD or NOTIFY_SOCKET from whoever
-//   started us: the daemon must not run under anyone's interposer);
+//   started us: the daemon must not run under anyone's interposer), but for
+//   qemu-user's QEMU_LD_PREFIX: under packaging/arm64/test the arm64
+//   children find their C library through it;
 // * standard input, output and error as given, and no other descriptor, so
 //   it cannot hold another test's pipe open;
 // * its own process group once the program handles interruptions itself
@@ -140,6 +142,7 @@ public final class Child {
     }
 
     static let environment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"]
+        + (getenv("QEMU_LD_PREFIX").map { ["QEMU_LD_PREFIX=" + String(cString: $0)] } ?? [])
 
     private static func spawn(_ arguments: [String], streams: [Stream]) throws(SpawnFailure) -> pid_t {
         var attributes = posix_spawnattr_t()
