@@ -60,12 +60,19 @@ def request(port, command):
     return ident
 
 
+def parse_answer(line, ident):
+    """(exit status, output) if LINE is the answer to request IDENT, else None."""
+    fields = line.split(" ")
+    if len(fields) >= 3 and fields[0] == "@@" and fields[1] == ident:
+        return int(fields[2]), base64.b64decode(fields[3]) if len(fields) > 3 else b""
+    return None
+
+
 def answer(port, ident):
     while True:
-        fields = port.line().split(" ")
-        if len(fields) >= 3 and fields[0] == "@@" and fields[1] == ident:
-            output = base64.b64decode(fields[3]) if len(fields) > 3 else b""
-            return int(fields[2]), output
+        parsed = parse_answer(port.line(), ident)
+        if parsed:
+            return parsed
 
 
 def run(sock, timeout, command, bracketed=False):
@@ -107,6 +114,11 @@ def wait(sock, timeout):
     return 1
 
 
+def cntecho_failed(rc, output):
+    print("console: cntecho: exit %d: %s" % (rc, output.decode(errors="replace")), file=sys.stderr)
+    return 1
+
+
 def calibrate(sock, rounds):
     try:
         port = Port(sock, 60 + rounds)
@@ -117,6 +129,9 @@ def calibrate(sock, rounds):
         ident = request(port, "cntecho %s %d" % (PORT, rounds))
         line = port.line()
         while not line.startswith("cntfrq "):
+            ended = parse_answer(line, ident)
+            if ended:  # cntecho failed before it began
+                return cntecho_failed(*ended)
             line = port.line()
         print("freq %s" % line.split()[1])
         best = None
@@ -131,8 +146,7 @@ def calibrate(sock, rounds):
                 best = (counter, t1, t2)
         rc, output = answer(port, ident)
         if rc != 0:
-            print("console: cntecho: exit %d: %s" % (rc, output.decode(errors="replace")), file=sys.stderr)
-            return 1
+            return cntecho_failed(rc, output)
         print("best %d %d %d" % best)
         return 0
     except (TimeoutError, OSError, ValueError, IndexError) as e:
