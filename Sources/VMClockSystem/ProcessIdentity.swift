@@ -15,9 +15,12 @@ public struct ProcessIdentity: Equatable, Sendable {
     /// This process.
     public static func current() -> ProcessIdentity? { of(pid: getpid()) }
 
-    /// The process running as `pid` now, if any.
+    /// The process running as `pid` now, if any. Read from its main thread's
+    /// stat, whose start time is the process's: qemu-user (the arm64 tests,
+    /// packaging/arm64) answers a program's reads of its own /proc/PID/stat
+    /// with a start time of its making, a tick or two off the kernel's.
     public static func of(pid: Int32) -> ProcessIdentity? {
-        guard let stat = try? AtomicFile.read("/proc/\(pid)/stat", limit: 1024),
+        guard let stat = try? AtomicFile.read("/proc/\(pid)/task/\(pid)/stat", limit: 1024),
               let ticks = startTicks(stat: stat) else { return nil }
         return ProcessIdentity(pid: pid, startTicks: ticks)
     }

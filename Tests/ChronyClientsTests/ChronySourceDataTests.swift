@@ -103,7 +103,7 @@ extension LiveDevice {
             let (report, tracking) = try consistentView(client, index: 0)
             #expect(report.isRefclock("VMCK") && report.state == .selected, "\(report)")
             // DaemonRunTests' tolerance for the whole chain (page, daemon, chronyd).
-            #expect(abs(tracking.currentCorrection - report.latestOffsetSeconds - 0.0032) <= 250e-9, "\(report) \(tracking)")
+            #expect(abs(tracking.currentCorrection - report.latestOffsetSeconds - 0.0032) <= chainToleranceSeconds, "\(report) \(tracking)")
             measured("\(flavor): daemon-fed, selected: latest \(report.latestOffsetSeconds) s, correction \(tracking.currentCorrection) s")
 
             try rig.simulator.send("set clock_status=unreliable")

@@ -61,8 +61,10 @@ extension LiveDevice {
             // The whole chain is good to ~50 ns (192 samples, with the
             // truncation below removed, scattered ±10 ns); 250 ns is five
             // times that and 1/12800 of the offset, so neither a sign error
-            // nor a µs/ns slip nor a per-sample bias of half a µs passes.
-            let tolerance = 250e-9
+            // nor a µs/ns slip nor a per-sample bias of half a µs passes
+            // (TestSupport's chainToleranceSeconds: 250 ns, and a coarse
+            // counter's quantum under emulation).
+            let tolerance = chainToleranceSeconds
 
             // What chronyd made of it, with chronyc's sign: a reference AHEAD
             // of the system clock shows NEGATIVE.

@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import PeerHarness
 import Testing
+import VMClockAccess
 import VMClockPage
 import VMClockSimulation
 
@@ -38,6 +39,7 @@ extension LiveDevice {
             let dir = try TemporaryDirectory()
             defer { dir.remove() }
             var image = PageImage()
+            image.counterID = try #require(Counter.native).rawValue  // only this machine's counter is evaluated
             image.counterPeriodShift = 8
             image.counterPeriodFracSec = 0x8000_0000_0000_0000  // 2^-9 s per tick
             image.counterValue = 1_000_000
