@@ -6,6 +6,31 @@ arm64_toolchain=${VMCLOCKD_ARM64_TOOLCHAIN:-/var/cache/vmclockd-tests/arm64-tool
 arm64_sdk="$arm64_toolchain/sdk/vmclockd-arm64.artifactbundle/vmclockd-arm64"
 arm64_sysroot="$arm64_sdk/sysroot"
 
+# A private apt state in directory $1 for Debian suites $2...: its own
+# sources, lists and archives, amd64 and arm64, no dpkg database, so the
+# machine's /etc/apt is neither read for sources nor changed. sid's Release
+# file may be past its Valid-Until date (the mirror is a snapshot), hence
+# Check-Valid-Until=false, for these lists only. Sets arm64_apt (the options
+# for apt-get and apt-cache) and reads the lists; the log goes to $1/log.
+arm64_apt_state() {
+  local dir=$1 suite keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  shift
+  mkdir -p "$dir/apt/lists/partial" "$dir/apt/archives/partial"
+  for suite in "$@"; do
+    echo "deb [signed-by=$keyring] ${VMCLOCKD_DEBIAN_MIRROR:-http://deb.debian.org/debian} $suite main"
+  done >"$dir/apt/sources.list"
+  arm64_apt=(-o "Dir::Etc::sourcelist=$dir/apt/sources.list" -o Dir::Etc::sourceparts=- -o "Dir::State::Lists=$dir/apt/lists"
+    -o "Dir::Cache=$dir/apt" -o "Dir::Cache::archives=$dir/apt/archives" -o Dir::State::status=/dev/null
+    -o APT::Architectures=amd64,arm64 -o Acquire::Check-Valid-Until=false -o Debug::NoLocking=true)
+  apt-get "${arm64_apt[@]}" update -qq >>"$dir/log" 2>&1 || { tail -20 "$dir/log" >&2; return 1; }
+}
+
+# The newest version of package $1 (NAME or NAME:ARCH) in suite $2 of the
+# private apt state.
+arm64_apt_newest() {
+  apt-cache "${arm64_apt[@]}" madison "$1" | awk -v s="$2" '$0 ~ "/debian " s "/main" { print $3; exit }'
+}
+
 # Runs "$@" in the sid root that holds the compiler, as root, in a private
 # mount namespace: /proc, /dev, the toolchain cache, the directory $1 and the
 # machine's local package mirror (if any, read-only) are bind-mounted at the
