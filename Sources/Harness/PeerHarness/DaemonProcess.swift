@@ -102,11 +102,12 @@ public final class DaemonProcess {
         waitForLog(within: seconds) { $0.contains(text) }
     }
 
-    /// Polls the log until a line satisfies `match`, at most `within` seconds.
-    /// With `occurrence` n, waits for the n-th such line (1-based).
+    /// Polls the log until a line satisfies `match`, at most `within` seconds
+    /// (`deadlineScale` times that under emulation). With `occurrence` n,
+    /// waits for the n-th such line (1-based).
     @discardableResult
     public func waitForLog(occurrence: Int = 1, within seconds: Double, where match: (String) -> Bool) -> String? {
-        let deadline = monotonicNanoseconds() + Int64(seconds * 1e9)
+        let deadline = monotonicNanoseconds() + Int64(seconds * deadlineScale * 1e9)
         while true {
             let found = logLines().filter(match)
             if found.count >= occurrence { return found[occurrence - 1] }
