@@ -25,10 +25,14 @@ extension LiveDevice {
             #expect(json["verdict"] as? String == "usable")
             let evaluation = try #require(json["evaluation"] as? [String: Any])
             let system = try #require(evaluation["system"] as? [String: Any])
+            // The read's bracket (two clock reads around the counter's) is
+            // under 1 µs natively; under emulation each read is translated
+            // code and the bracket was seen above 1 µs in CI.
+            let readLimit = underEmulation ? 100_000 : 1_000
             let offset = try #require(system["offset_ns"] as? Int)
-            #expect(abs(offset - 2_500_000) <= 1_000, "offset \(offset) ns")
+            #expect(abs(offset - 2_500_000) <= readLimit, "offset \(offset) ns")
             let uncertainty = try #require(system["read_uncertainty_ns"] as? Int)
-            #expect(uncertainty > 0 && uncertainty < 1_000)
+            #expect(uncertainty > 0 && uncertainty < readLimit, "read uncertainty \(uncertainty) ns")
             // The bound covers the page's max error plus the read.
             let maxError = try #require(evaluation["max_error_ns"] as? Int)
             #expect(maxError >= 10_000)
